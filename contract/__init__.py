@@ -1,0 +1,59 @@
+"""The wire contract between gate boxes, central and simulators.
+
+Topics, typed messages and signing live here and nowhere else: edge, central and
+simulators import them from this package so that all three always agree.
+"""
+
+from contract.messages import (
+    SCHEMA_VERSION,
+    Alert,
+    BarrierState,
+    BarrierStateEvent,
+    CommandAck,
+    FusedIdentifier,
+    GateDecision,
+    GateEvent,
+    GateStatus,
+    HoldReason,
+    IdentifierKind,
+    LaneStatus,
+    Message,
+    Passage,
+    PositionFix,
+    Receipt,
+    ScanInfo,
+    SealEvent,
+    SealReading,
+    SealState,
+    Verdict,
+    parse_gate_event,
+    utc_now,
+)
+from contract.errors import ContractError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Alert",
+    "BarrierState",
+    "BarrierStateEvent",
+    "CommandAck",
+    "ContractError",
+    "FusedIdentifier",
+    "GateDecision",
+    "GateEvent",
+    "GateStatus",
+    "HoldReason",
+    "IdentifierKind",
+    "LaneStatus",
+    "Message",
+    "Passage",
+    "PositionFix",
+    "Receipt",
+    "ScanInfo",
+    "SealEvent",
+    "SealReading",
+    "SealState",
+    "Verdict",
+    "parse_gate_event",
+    "utc_now",
+]

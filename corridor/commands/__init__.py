@@ -1,0 +1,1 @@
+"""One module per `corridor` subcommand group; each exposes a click object named `cli`."""
