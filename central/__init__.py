@@ -1,0 +1,1 @@
+"""Central: ingest, rules, gate decisions, ledger and the HTTP API."""

@@ -1,0 +1,1 @@
+"""The gate box agent: composes drivers into lane pipelines and talks to the bus."""

@@ -1,0 +1,1 @@
+"""Reading licence plates and ISO 6346 container codes from camera frames."""
