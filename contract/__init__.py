@@ -4,6 +4,7 @@ Topics, typed messages and signing live here and nowhere else: edge, central and
 simulators import them from this package so that all three always agree.
 """
 
+from contract.errors import ContractError
 from contract.messages import (
     SCHEMA_VERSION,
     Alert,
@@ -29,7 +30,6 @@ from contract.messages import (
     parse_gate_event,
     utc_now,
 )
-from contract.errors import ContractError
 
 __all__ = [
     "SCHEMA_VERSION",

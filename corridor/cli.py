@@ -17,6 +17,7 @@ import click
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "contract": ("contract", "Wire contract: AsyncAPI document, message schemas."),
     "keys": ("keys", "Generate signing keys for central and gate boxes."),
+    "edge": ("edge", "Run a gate box; diagnose its devices."),
 }
 
 

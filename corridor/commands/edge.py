@@ -1,0 +1,61 @@
+"""`corridor edge`: run a gate box, or diagnose its devices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import click
+
+from edge.config import EdgeConfigError, load
+
+
+@click.group()
+def cli() -> None:
+    """The gate box agent."""
+
+
+def _config(path: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load(path)
+    except EdgeConfigError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@cli.command("run")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="gate box YAML configuration",
+)
+def run(config_path: Path) -> None:
+    """Run the gate box until interrupted."""
+    from edge.agent import GateAgent
+
+    config = _config(config_path)
+
+    async def main() -> None:
+        await GateAgent(config).run()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@cli.command("diagnose")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="gate box YAML configuration",
+)
+def diagnose(config_path: Path) -> None:
+    """Check every configured device and the broker; print a report for a field engineer."""
+    from edge.diagnose import diagnose as run_diagnose
+
+    config = _config(config_path)
+    ok = asyncio.run(run_diagnose(config, click.echo))
+    raise SystemExit(0 if ok else 1)

@@ -1,0 +1,30 @@
+"""Lane device adapters: one module and one config class per device kind.
+
+An adapter runs a driver, turns what it reports into observations for the lane
+(`edge.observations`), reconnects on its own, and reports its health. Adding a
+device kind means adding a module here and its config class to `DeviceConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from edge.adapters.anpr import AnprFeedAdapter, AnprFeedConfig
+from edge.adapters.base import Adapter, ObservationSink
+from edge.adapters.rfid import RfidAdapter, RfidConfig
+
+DeviceConfig = Annotated[RfidConfig | AnprFeedConfig, Field(discriminator="type")]
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    "rfid": RfidAdapter,
+    "anpr_feed": AnprFeedAdapter,
+}
+
+
+def build(config: RfidConfig | AnprFeedConfig, sink: ObservationSink) -> Adapter:
+    return ADAPTERS[config.type](config, sink)
+
+
+__all__ = ["ADAPTERS", "Adapter", "DeviceConfig", "ObservationSink", "build"]

@@ -1,0 +1,291 @@
+"""One lane's pipeline: loop trips -> reads collected -> fused passage -> decision -> barrier.
+
+The lane owns its gate I/O controller (the loop detector that starts a passage
+and the barrier it may open) and its reader adapters. It never opens the
+barrier on its own say-so: only `on_decision` with a release that passes
+`edge.release.check_decision` pulses the open coil.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from contract import (
+    BarrierState,
+    BarrierStateEvent,
+    CommandAck,
+    GateDecision,
+    LaneStatus,
+    Message,
+    Passage,
+    utc_now,
+)
+from contract.bus import backoff_s
+from contract.signing import sign
+from drivers.barrier import BarrierError, BarrierPlc, BarrierStatus, PlcState
+from edge import adapters
+from edge.config import LaneConfig
+from edge.fusion import fuse
+from edge.health import DeviceHealth
+from edge.observations import IdentifierRead, Observation, ScanObservation, SealObservation
+from edge.release import Refusal, check_decision
+
+log = logging.getLogger(__name__)
+
+PLC_TO_BARRIER = {
+    PlcState.CLOSED: BarrierState.CLOSED,
+    PlcState.OPENING: BarrierState.OPENING,
+    PlcState.OPEN: BarrierState.OPEN,
+    PlcState.CLOSING: BarrierState.CLOSING,
+    PlcState.FAULT: BarrierState.FAULT,
+}
+
+Emit = Callable[[Message], None]
+
+
+class Lane:
+    def __init__(
+        self,
+        gate_id: str,
+        config: LaneConfig,
+        *,
+        emit: Emit,
+        central_keys: dict[str, Ed25519PublicKey],
+        seen_decisions: object,
+        remember_decision: Callable[[UUID], None],
+        signing: tuple[Ed25519PrivateKey, str] | None,
+        clock_skew: timedelta,
+    ) -> None:
+        self.gate_id, self.config, self.lane_id = gate_id, config, config.lane_id
+        self._emit = emit
+        self._keys = central_keys
+        self._seen = seen_decisions
+        self._remember = remember_decision
+        self._signing = signing
+        self._skew = clock_skew
+        self.plc = BarrierPlc(config.plc)
+        self.plc_health = DeviceHealth(f"{gate_id}/{self.lane_id}/plc")
+        self.devices = [adapters.build(d, self._observe) for d in config.devices]
+        self._buffer: deque[Observation] = deque(maxlen=2000)
+        self.pending: Passage | None = None
+        self.barrier = BarrierState.UNKNOWN
+        self._cycles = 0
+        self._arrival = False
+        self._collecting = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._decisions = asyncio.Lock()
+        self.released: list[tuple[UUID, float]] = []  # passage id, perf_counter at coil write
+        self.on_passage: Callable[[Passage], None] | None = None
+
+    # ------------------------------------------------------------ observations
+
+    def _observe(self, observation: Observation) -> None:
+        self._buffer.append(observation)
+
+    def _collect(self, since: datetime, until: datetime) -> list[Observation]:
+        return [o for o in self._buffer if since <= o.at <= until]
+
+    def status(self) -> LaneStatus:
+        devices = {d.name: bool(d.health.available) for d in self.devices}
+        devices[self.plc_health.name] = bool(self.plc_health.available)
+        return LaneStatus(lane_id=self.lane_id, barrier=self.barrier, devices=devices)
+
+    # ------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            for device in self.devices:
+                tasks.create_task(device.run(), name=f"{self.lane_id}:{device.name}")
+            tasks.create_task(self._watch_controller(), name=f"{self.lane_id}:plc")
+
+    async def _watch_controller(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                if not self.plc.connected:
+                    await self.plc.connect()
+                await self._poll_forever()
+            except BarrierError as err:
+                self.plc_health.down(str(err))
+                self._set_barrier(BarrierState.UNKNOWN, 0, 0)
+                attempt += 1
+                await asyncio.sleep(backoff_s(min(attempt, 5), cap_s=5.0))
+
+    async def _poll_forever(self) -> None:
+        while True:
+            inputs = await self.plc.read_inputs()
+            status = await self.plc.read_status()
+            self.plc_health.up()
+            self._set_barrier(PLC_TO_BARRIER[status.state], status.fault_code, status.cycles)
+            arrived = inputs.arrival_loop and not self._arrival
+            left = not inputs.arrival_loop and self._arrival and not inputs.safety_loop
+            if arrived and self.pending is None and not self._collecting:
+                self._collecting = True  # the loop may flicker during the read window
+                task = asyncio.create_task(self._passage(inputs.at), name=f"{self.lane_id}:read")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif left and self.pending is not None:
+                log.info("%s/%s: vehicle left without release", self.gate_id, self.lane_id)
+                self.pending = None
+            self._arrival = inputs.arrival_loop
+            await asyncio.sleep(self.config.poll_interval_s)
+
+    def _set_barrier(self, state: BarrierState, fault_code: int, cycles: int) -> None:
+        if state == self.barrier and cycles == self._cycles:
+            return
+        self.barrier, self._cycles = state, cycles
+        self._emit(
+            BarrierStateEvent(
+                gate_id=self.gate_id,
+                lane_id=self.lane_id,
+                state=state,
+                fault_code=int(fault_code),
+                cycles=cycles,
+            )
+        )
+
+    # ------------------------------------------------------------ passages
+
+    async def _passage(self, started_at: datetime) -> None:
+        try:
+            await asyncio.sleep(self.config.read_window_s)
+            closed_at = utc_now()
+            since = started_at - timedelta(seconds=self.config.lookback_s)
+            passage = self._build(started_at, closed_at, self._collect(since, closed_at))
+        finally:
+            self._collecting = False
+        self.pending = passage
+        log.info(
+            "%s/%s passage %s: %s",
+            self.gate_id,
+            self.lane_id,
+            passage.passage_id,
+            ", ".join(f"{i.kind}={i.value}({i.confidence:.2f})" for i in passage.identifiers)
+            or "no identifiers read",
+        )
+        self._emit(passage)
+        if self.on_passage:
+            self.on_passage(passage)
+
+    def _build(
+        self, started_at: datetime, closed_at: datetime, observations: list[Observation]
+    ) -> Passage:
+        reads = [o for o in observations if isinstance(o, IdentifierRead)]
+        seals = {
+            o.reading.seal_id: o.reading for o in observations if isinstance(o, SealObservation)
+        }
+        scans = [o.scan for o in observations if isinstance(o, ScanObservation)]
+        passage = Passage(
+            gate_id=self.gate_id,
+            lane_id=self.lane_id,
+            started_at=started_at,
+            closed_at=closed_at,
+            identifiers=fuse(reads),
+            seals=list(seals.values()),
+            scan=scans[-1] if scans else None,
+        )
+        if self._signing:
+            key, key_id = self._signing
+            passage = sign(passage, key, key_id)
+        return passage
+
+    # ------------------------------------------------------------ decisions
+
+    async def on_decision(self, decision: GateDecision) -> None:
+        async with self._decisions:  # one decision at a time per lane
+            pending = self.pending.passage_id if self.pending else None
+            refusal = check_decision(
+                decision,
+                gate_id=self.gate_id,
+                lane_id=self.lane_id,
+                pending_passage=pending,
+                keys=self._keys,
+                seen_decisions=self._seen,  # type: ignore[arg-type]
+                now=utc_now(),
+                clock_skew=self._skew,
+            )
+            if refusal is None:
+                await self._open(decision)
+                return
+            if refusal == Refusal.HOLD:
+                self._remember(decision.message_id)
+                log.info(
+                    "%s/%s hold for passage %s: %s %s",
+                    self.gate_id,
+                    self.lane_id,
+                    decision.passage_id,
+                    ",".join(decision.reasons),
+                    decision.message,
+                )
+            else:
+                log.warning(
+                    "%s/%s refused decision %s: %s",
+                    self.gate_id,
+                    self.lane_id,
+                    decision.message_id,
+                    refusal,
+                )
+            self._ack(decision, executed=False, because=str(refusal))
+
+    async def _open(self, decision: GateDecision) -> None:
+        self._remember(decision.message_id)  # before acting: a replay can never open twice
+        try:
+            await self.plc.open()
+            self.released.append((decision.passage_id, time.perf_counter()))
+            status = await self.plc.wait_for_state(
+                {PlcState.OPENING, PlcState.OPEN}, timeout_s=self.config.confirm_timeout_s
+            )
+        except BarrierError as err:
+            log.error("%s/%s cannot open: %s", self.gate_id, self.lane_id, err)
+            self._ack(decision, executed=False, because="plc_error")
+            return
+        opened = status.state in (PlcState.OPENING, PlcState.OPEN)
+        self._report_open(decision, status, opened)
+
+    def _report_open(self, decision: GateDecision, status: BarrierStatus, opened: bool) -> None:
+        state = PLC_TO_BARRIER[status.state]
+        if opened:
+            self.pending = None  # this passage is done; the next trip is a new vehicle
+            log.info(
+                "%s/%s released passage %s%s",
+                self.gate_id,
+                self.lane_id,
+                decision.passage_id,
+                f" -> divert to {decision.divert_to}" if decision.divert_to else "",
+            )
+        else:
+            log.error("%s/%s barrier did not open: %s", self.gate_id, self.lane_id, status)
+        self._ack(decision, executed=opened, because=None if opened else "plc_error", state=state)
+
+    def _ack(
+        self,
+        decision: GateDecision,
+        *,
+        executed: bool,
+        because: str | None,
+        state: BarrierState | None = None,
+    ) -> None:
+        self._emit(
+            CommandAck(
+                gate_id=self.gate_id,
+                lane_id=self.lane_id,
+                decision_id=decision.message_id,
+                passage_id=decision.passage_id,
+                executed=executed,
+                rejected_because=because,
+                barrier=state or self.barrier,
+            )
+        )
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.plc.close_link()
