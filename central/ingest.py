@@ -1,0 +1,79 @@
+"""The MQTT side of central: one persistent session, one consumer, jittered reconnect.
+
+Central subscribes with QoS 1 under a fixed client id and a session expiry
+interval, so the broker queues what gate boxes send while central is down and
+delivers it on reconnect. Every message goes through the pipeline in arrival
+order; receipts for what arrived together go out in one message per gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from central.pipeline import Pipeline, Publish
+from central.settings import MqttSettings
+from contract import bus, topics
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = (topics.ALL_GATE_PASSAGES, topics.ALL_GATE_EVENTS, topics.ALL_GATE_STATUS)
+RECEIPT_BATCH = 200  # flush receipts at least this often under a steady stream
+
+
+class MqttIngest:
+    def __init__(self, settings: MqttSettings, pipeline: Pipeline) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.connected = False
+
+    async def run(self) -> None:
+        """Consume until cancelled, reconnecting with jittered back-off."""
+        attempt = 0
+        while True:
+            try:
+                async with bus.client(
+                    self.settings, persistent_session_s=self.settings.session_expiry_s
+                ) as client:
+                    attempt = 0
+                    self.connected = True
+                    log.info(
+                        "connected to the broker at %s:%d", self.settings.host, self.settings.port
+                    )
+                    self.pipeline.publisher = _publisher(client)
+                    for topic in SUBSCRIPTIONS:
+                        await client.subscribe(topic, qos=1)
+                    await self._consume(client)
+            except bus.MqttError as err:
+                if self.connected or attempt == 0:
+                    log.warning("broker connection lost or refused: %s; retrying", err)
+                self.connected = False
+                self.pipeline.publisher = None
+                await asyncio.sleep(bus.backoff_s(attempt))
+                attempt += 1
+            finally:
+                self.connected = False
+                self.pipeline.publisher = None
+
+    async def _consume(self, client: bus.MqttClient) -> None:
+        handled = 0
+        async for message in client.messages:
+            await self.pipeline.handle(str(message.topic), _payload_bytes(message.payload))
+            handled += 1
+            if len(client.messages) == 0 or handled % RECEIPT_BATCH == 0:
+                await self.pipeline.flush_receipts()
+
+
+def _publisher(client: bus.MqttClient) -> Publish:
+    async def publish(topic: str, payload: bytes) -> None:
+        await client.publish(topic, payload, qos=1, retain=False)
+
+    return publish
+
+
+def _payload_bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()

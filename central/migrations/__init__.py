@@ -1,0 +1,1 @@
+"""Alembic migrations of central's database, shipped as package data."""

@@ -1,0 +1,1 @@
+"""Pure rules: no database, no broker; each is tested with plain values."""

@@ -1,0 +1,62 @@
+"""One central process: database (migrated), site, signer, pipeline and MQTT ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from central import database, store
+from central.ingest import MqttIngest
+from central.keys import DecisionSigner, GateKeys
+from central.pipeline import Pipeline
+from central.settings import CentralSettings
+from central.site import Site, load_site
+
+log = logging.getLogger(__name__)
+
+
+class Central:
+    """Everything one central process holds: database, signer, pipeline, ingest."""
+
+    def __init__(self, settings: CentralSettings) -> None:
+        self.settings = settings
+        self.site: Site | None = load_site(settings.site_file) if settings.site_file else None
+        self.engine = database.create_engine(settings.database_url)
+        self.sessions = database.sessionmaker(self.engine)
+        self.signer = DecisionSigner(settings.signing.private_key_file, settings.signing.key_id)
+        self.pipeline = Pipeline(
+            self.sessions,
+            self.signer,
+            GateKeys(settings.gate_keys_dir),
+            decision_ttl_s=settings.decision_ttl_s,
+            require_signed_passages=bool(settings.require_signed_passages),
+        )
+        self.ingest = MqttIngest(settings.mqtt, self.pipeline) if settings.mqtt.enabled else None
+        self.api_rejected = 0
+        self._ingest_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await database.migrate(self.engine)
+        if self.site is not None:
+            async with self.sessions.begin() as session:
+                await store.sync_site(session, self.site)
+            log.info(
+                "site %s: %d nodes, %d processes",
+                self.site.site,
+                len(self.site.nodes),
+                len(self.site.processes),
+            )
+        if self.ingest is not None:
+            self._ingest_task = asyncio.create_task(self.ingest.run(), name="central-mqtt-ingest")
+
+    async def stop(self) -> None:
+        if self._ingest_task is not None:
+            self._ingest_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ingest_task
+        await self.engine.dispose()
+
+    @property
+    def mqtt_connected(self) -> bool:
+        return self.ingest is not None and self.ingest.connected
