@@ -13,7 +13,8 @@ router = APIRouter(prefix="/gates", tags=["gates"])
 @router.get("", response_model=list[GatePublic])
 async def list_gates(session: SessionDep) -> list[GatePublic]:
     """Every gate of the site and every gate heard from, with its last status."""
-    nodes = dict((await session.execute(select(GateRow.gate_id, GateRow.node_id))).tuples().all())
+    rows = (await session.execute(select(GateRow.gate_id, GateRow.node_id))).all()
+    nodes = {gate_id: node_id for gate_id, node_id in rows}
     status = {row.gate_id: row for row in (await session.scalars(select(GateStatusRow))).all()}
     gates = []
     for gate_id in sorted(set(nodes) | set(status)):
