@@ -1,0 +1,1 @@
+"""Gate I/O controller: loop detectors, barrier relay, Modbus RTU slave, watchdog."""
