@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "contract": ("contract", "Wire contract: AsyncAPI document, message schemas."),
     "keys": ("keys", "Generate signing keys for central and gate boxes."),
     "gnss": ("gnss", "GNSS: decode NMEA logs, read a receiver or gpsd, simulate trackers."),
+    "vision": ("vision", "Read plates and container codes; evaluate on a labelled folder."),
     "central": ("central", "Run the central service; migrate its database."),
     "ledger": ("ledger", "Verify the hash-chained ledger offline."),
     "edge": ("edge", "Run a gate box; diagnose its devices."),

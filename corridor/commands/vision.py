@@ -1,0 +1,144 @@
+"""`corridor vision`: read plates and container codes; score a labelled folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+log = logging.getLogger(__name__)
+
+
+def lane_vision(detector: str, regions: str, det_max_side: int) -> Any:
+    from vision.config import VisionConfig
+    from vision.errors import VisionError
+    from vision.reader import LaneVision
+
+    try:
+        config = VisionConfig(
+            detector=detector,
+            regions=[r.strip() for r in regions.split(",") if r.strip()],
+            det_max_side=det_max_side,
+        )
+        return LaneVision(config)
+    except (VisionError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+
+
+common = [
+    click.option(
+        "--detector",
+        type=click.Choice(["ocr", "yolo"]),
+        default="ocr",
+        show_default=True,
+        help="Text everywhere (ocr) or only in the YOLO detector's regions (yolo).",
+    ),
+    click.option(
+        "--regions", default="eu,us,br", show_default=True, help="Plate regions, comma-separated."
+    ),
+    click.option(
+        "--det-max-side",
+        type=int,
+        default=960,
+        show_default=True,
+        help="Longer side of the frame for text detection, pixels.",
+    ),
+]
+
+
+def with_common(f: Any) -> Any:
+    for option in reversed(common):
+        f = option(f)
+    return f
+
+
+@click.group()
+def cli() -> None:
+    """Read plates and container codes; evaluate on a labelled folder."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image (the default).")
+@with_common
+def read(
+    paths: tuple[Path, ...], as_json: bool, detector: str, regions: str, det_max_side: int
+) -> None:
+    """Print what each image shows, one JSON object per image file.
+
+    Only the image is looked at; label files beside it are never read. An image
+    that cannot be read gets an "error" field; the exit status is then 1.
+    """
+    from vision.errors import VisionError
+    from vision.reader import load_image
+
+    vision = lane_vision(detector, regions, det_max_side)
+    failures = 0
+    for path in paths:
+        out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
+        try:
+            seen = vision.read_frame(load_image(path), view=path.name)
+        except VisionError as err:
+            failures += 1
+            log.warning("%s", err)
+            out["error"] = str(err)
+        else:
+            out["plates"] = [
+                {"text": p.text, "confidence": p.confidence, "box": list(p.box)}
+                for p in seen.plates
+            ]
+            out["containers"] = [
+                {
+                    "code": c.code,
+                    "size_type": c.size_type,
+                    "confidence": c.confidence,
+                    "box": list(c.box),
+                }
+                for c in seen.containers
+            ]
+        click.echo(json.dumps(out))
+    if failures:
+        click.echo(f"{failures} of {len(paths)} images could not be read", err=True)
+        sys.exit(1)
+
+
+@cli.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_common
+def evaluate(folder: Path, as_json: bool, detector: str, regions: str, det_max_side: int) -> None:
+    """Score the images of FOLDER against its labels.csv (file,text)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from vision.evaluate import LabelError
+    from vision.evaluate import evaluate as run
+
+    vision = lane_vision(detector, regions, det_max_side)
+    console = Console(stderr=True)
+
+    def progress(names: Iterator[str], total: int) -> Iterator[str]:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"reading {folder.name}", total=total)
+            for name in names:
+                yield name
+                bar.advance(task)
+
+    try:
+        tally = run(folder, vision, progress)
+    except LabelError as err:
+        raise click.ClickException(str(err)) from err
+    figures = tally.figures()
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    for key, value in figures.items():
+        if key != "misses":
+            click.echo(f"{key:28} {value}")
+    for miss in figures["misses"]:
+        click.echo(f"  miss: {miss}")

@@ -1,0 +1,83 @@
+"""One config tree for reading plates and container codes at a lane."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vision.plates import REGION_FORMATS, plate_format
+
+
+class VisionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regions: list[str] = Field(
+        default=["eu", "us", "br"],
+        description="Plate regions whose formats are accepted (eu, us, br).",
+    )
+    plate_patterns: list[str] = Field(
+        default=[],
+        description="Site plate formats as regular expressions over A-Z0-9, tried first.",
+    )
+    letter_o_is_zero: list[str] = Field(
+        default=["us"],
+        description="Regions whose plates carry no letter O: a round glyph reads as 0.",
+    )
+    known_plates: list[str] = Field(
+        default=[],
+        description="Plates expected at this lane; a near read (confusion-weighted edit "
+        "distance <= known_plate_max_cost) is reported as the known plate.",
+    )
+    known_plate_max_cost: float = Field(
+        default=1.0, ge=0, description="Largest edit cost that still matches a known plate."
+    )
+    detector: Literal["ocr", "yolo"] = Field(
+        default="ocr",
+        description="Where text is looked for: `ocr` runs the OCR engine's text detector "
+        "over the whole frame; `yolo` asks the trained region detector for plate and "
+        "code regions first and reads only those (faster, less accurate: see docs).",
+    )
+    detector_model: Path | None = Field(
+        default=None, description="ONNX region detector; default vision/models/regions.onnx."
+    )
+    detector_min_score: float = Field(
+        default=0.25, ge=0, le=1, description="Least detector score for a region."
+    )
+    det_max_side: int = Field(
+        default=960,
+        ge=320,
+        description="Frames are scaled so their longer side is at most this for text "
+        "detection (pixels); larger finds smaller text, slower.",
+    )
+    min_text_score: float = Field(
+        default=0.5, ge=0, le=1, description="Least recogniser score for a line of text."
+    )
+    min_plate_confidence: float = Field(
+        default=0.35, ge=0, le=1, description="Least confidence for a plate read to be reported."
+    )
+    read_plates: bool = Field(default=True, description="Look for licence plates.")
+    read_containers: bool = Field(default=True, description="Look for container codes.")
+    crop_margin: float = Field(
+        default=0.15, ge=0, description="Margin around a read's box in its JPEG crop (fraction)."
+    )
+    jpeg_quality: int = Field(default=85, ge=10, le=100, description="Quality of JPEG crops.")
+    threads: int = Field(
+        default=0, ge=0, description="onnxruntime threads per model (0: one per core)."
+    )
+
+    @field_validator("regions", "letter_o_is_zero")
+    @classmethod
+    def known_regions(cls, regions: list[str]) -> list[str]:
+        unknown = sorted(set(regions) - set(REGION_FORMATS))
+        if unknown:
+            raise ValueError(f"unknown plate regions {unknown}; known: {sorted(REGION_FORMATS)}")
+        return regions
+
+    @field_validator("plate_patterns")
+    @classmethod
+    def patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            plate_format("site", pattern, pattern)  # raises PlateFormatError when bad
+        return patterns

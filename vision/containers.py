@@ -1,0 +1,241 @@
+"""Container codes from OCR lines: assembly, confusion resolution, check digit, fusion.
+
+The painted code comes in pieces: owner code, serial and a boxed check digit on
+one line, on two lines, or as a column with one character per line. Lines that
+follow each other (to the right, or below) are chained and the chain is searched
+for the ISO 6346 shape. Characters of the wrong kind for their position (a `0`
+where the owner code needs a letter) are swapped for their look-alikes, and the
+check digit decides between alternatives. A code whose check digit fails is never
+accepted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vision.iso6346 import is_size_type, is_valid_code
+from vision.plates import normalize, plate_distance
+from vision.text import Box, TextLine, union
+
+Status = Literal["read", "repaired", "unverified"]
+
+# Look-alikes of the other kind, per position class. Several options are tried and
+# the check digit must pick exactly one.
+AS_LETTER = {"0": "ODQ", "1": "IJ", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
+AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "J": "1", "L": "1", "T": "7",
+            "Z": "2", "S": "5", "G": "6", "B": "8", "A": "4"}  # fmt: skip
+AS_CATEGORY = {"V": "U", "Y": "U", "2": "Z", "0": "U", "O": "U"}
+# Same-kind confusions, tried only when the direct read fails its check digit.
+SAME_KIND = {"8": "638", "6": "85", "3": "8", "5": "6", "1": "7", "7": "1", "0": "8",
+             "O": "DQ", "D": "O", "Q": "O", "U": "V", "V": "U", "M": "N", "N": "M",
+             "C": "G", "G": "C", "E": "F", "F": "E", "I": "L"}  # fmt: skip
+MAX_KIND_SWAPS = 2  # more than this and the evidence is too weak to trust
+
+
+@dataclass(frozen=True)
+class CodeCandidate:
+    code: str  # 11 characters (10 for an unverified owner + serial)
+    status: Status
+    confidence: float
+    box: Box
+    size_type: str | None = None
+
+
+def position_options(char: str, position: int) -> str:
+    """The characters `char` may stand for at `position` of an 11-character code."""
+    if position < 3:
+        return char if char.isalpha() else AS_LETTER.get(char, "")
+    if position == 3:
+        return char if char in "UJZ" else AS_CATEGORY.get(char, "")
+    return char if char.isdigit() else AS_DIGIT.get(char, "")
+
+
+def resolve(window: str) -> tuple[list[str], int]:
+    """Every check-digit-valid reading of an 11-character window, and the swaps needed."""
+    options = [position_options(c, i) for i, c in enumerate(window)]
+    swaps = sum(1 for c, o in zip(window, options, strict=True) if o != c)
+    if any(not o for o in options) or swaps > MAX_KIND_SWAPS:
+        return [], swaps
+    valid = ["".join(p) for p in itertools.product(*options) if is_valid_code("".join(p))]
+    return valid, swaps
+
+
+def has_code_shape(text: str) -> bool:
+    """Letters, category and digits where ISO 6346 puts them, with no swaps needed."""
+    return all(position_options(c, i) == c for i, c in enumerate(text))
+
+
+def repair(code: str) -> list[str]:
+    """Check-digit-valid codes one same-kind confusion away from `code`."""
+    found = []
+    for i, char in enumerate(code):
+        for other in SAME_KIND.get(char, ""):
+            candidate = code[:i] + other + code[i + 1 :]
+            if candidate != code and is_valid_code(candidate):
+                found.append(candidate)
+    return sorted(set(found))
+
+
+def follows(a: TextLine, b: TextLine) -> bool:
+    """True when `b` continues `a` in reading order: to its right, or just below it."""
+    size = max(a.char_size, 1.0)
+    overlap_x = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
+    below_gap = b.box[1] - a.box[3]
+    if overlap_x > 0.3 * min(a.width, b.width) and -0.6 * size <= below_gap <= 2.0 * size:
+        return b.box[1] > a.box[1]
+    if a.vertical:
+        return False
+    mid_a, mid_b = (a.box[1] + a.box[3]) / 2, (b.box[1] + b.box[3]) / 2
+    right_gap = b.box[0] - a.box[2]
+    return abs(mid_a - mid_b) < 0.6 * size and -0.5 * size <= right_gap <= 3.0 * size
+
+
+def chains(lines: Sequence[TextLine], depth: int = 3) -> list[list[TextLine]]:
+    """All reading-order chains of up to `depth` lines."""
+    nexts = {id(a): [b for b in lines if b is not a and follows(a, b)] for a in lines}
+    found: list[list[TextLine]] = []
+
+    def extend(chain: list[TextLine]) -> None:
+        found.append(chain)
+        if len(chain) < depth:
+            for b in nexts[id(chain[-1])]:
+                if b not in chain:
+                    extend([*chain, b])
+
+    for line in lines:
+        extend([line])
+    return found
+
+
+def window_starts(chain: list[TextLine]) -> list[int]:
+    """Offsets where an owner code may begin: a line start, or a word start inside a line.
+
+    Painted codes stand apart from other words, so a code never starts mid-word;
+    this keeps words like `HEUNG-A 2089976` from posing as codes.
+    """
+    starts: set[int] = set()
+    offset = 0
+    for line in chain:
+        starts.add(offset)
+        seen = 0
+        for i, char in enumerate(line.text):
+            if normalize(char):
+                if i > 0 and line.text[i - 1].isspace():
+                    starts.add(offset + seen)
+                seen += 1
+        offset += seen
+    return sorted(starts)
+
+
+def candidates_in_chain(chain: list[TextLine]) -> Iterable[CodeCandidate]:
+    parts = [normalize(line.text) for line in chain]
+    text = "".join(parts)
+    score = min(line.score for line in chain)
+    box = union([line.box for line in chain])
+    for start in window_starts(chain):
+        window = text[start : start + 11]
+        if len(window) == 11:
+            valid, swaps = resolve(window)
+            if len(valid) == 1:
+                yield CodeCandidate(valid[0], "read", score * 0.92**swaps, box)
+                continue
+            if not valid and swaps == 0:
+                repaired = repair(window)
+                if len(repaired) == 1:
+                    yield CodeCandidate(repaired[0], "repaired", score * 0.6, box)
+        head = text[start : start + 10]
+        if len(head) == 10 and len(text) - start == 10 and has_code_shape(head):
+            yield CodeCandidate(head, "unverified", score * 0.5, box)
+
+
+def size_type_of(lines: Sequence[TextLine], near: Box) -> str | None:
+    """The size-type code painted nearest to the container code, if one was read."""
+    best: tuple[float, str] | None = None
+    for line in lines:
+        text = normalize(line.text)
+        fixed = text[:2] + (AS_LETTER.get(text[2], text[2])[0] if len(text) == 4 else "") + text[3:]
+        if len(text) != 4 or not is_size_type(fixed):
+            continue
+        cx, cy = (line.box[0] + line.box[2]) / 2, (line.box[1] + line.box[3]) / 2
+        ncx, ncy = (near[0] + near[2]) / 2, (near[1] + near[3]) / 2
+        distance = math.hypot(cx - ncx, cy - ncy)
+        if best is None or distance < best[0]:
+            best = (distance, fixed)
+    return best[1] if best else None
+
+
+def read_codes(lines: Sequence[TextLine], min_score: float = 0.5) -> list[CodeCandidate]:
+    """Container code candidates in one frame, strongest first, one per code."""
+    usable = [line for line in lines if line.score >= min_score and normalize(line.text)]
+    best: dict[str, CodeCandidate] = {}
+    rank = {"read": 2, "repaired": 1, "unverified": 0}
+    for chain in chains(usable):
+        for cand in candidates_in_chain(chain):
+            held = best.get(cand.code)
+            if held is None or (rank[cand.status], cand.confidence) > (
+                rank[held.status],
+                held.confidence,
+            ):
+                best[cand.code] = cand
+    found = [
+        CodeCandidate(c.code, c.status, round(c.confidence, 4), c.box, size_type_of(usable, c.box))
+        for c in best.values()
+    ]
+    return sorted(found, key=lambda c: (-rank[c.status], -c.confidence))
+
+
+def accepted(candidates: Iterable[CodeCandidate]) -> list[CodeCandidate]:
+    """What one frame may claim on its own: direct, check-digit-valid reads only."""
+    return [c for c in candidates if c.status == "read"]
+
+
+@dataclass
+class FusedCode:
+    code: str
+    confidence: float
+    views: list[str] = field(default_factory=list)
+    size_type: str | None = None
+    box: Box | None = None
+
+
+def fuse_views(per_view: dict[str, list[CodeCandidate]]) -> list[FusedCode]:
+    """Fuse the camera views of one passage into the codes on the truck.
+
+    A code is accepted when one view read it directly, or two views reached it by
+    repair. Owner + serial seen without a check digit only adds support. Of two
+    accepted codes a confusion or two apart, the weaker is a misread that happened
+    to pass its check digit and is dropped.
+    """
+    support: dict[str, list[tuple[str, CodeCandidate]]] = {}
+    for view, cands in per_view.items():
+        for cand in cands:
+            if cand.status != "unverified":
+                support.setdefault(cand.code, []).append((view, cand))
+    fused: list[FusedCode] = []
+    for code, seen in support.items():
+        direct = [c for _, c in seen if c.status == "read"]
+        views = sorted({v for v, _ in seen})
+        if not direct and len(views) < 2:
+            continue
+        partial_views = {
+            v
+            for v, cands in per_view.items()
+            for c in cands
+            if c.status == "unverified" and code.startswith(c.code)
+        }
+        miss = math.prod(1 - min(c.confidence, 0.99) for _, c in seen)
+        miss *= 0.8 ** len(partial_views - set(views))
+        sizes = [c.size_type for _, c in seen if c.size_type]
+        size_type = max(set(sizes), key=sizes.count) if sizes else None
+        best_box = max(seen, key=lambda s: s[1].confidence)[1].box
+        fused.append(FusedCode(code, round(1 - miss, 4), views, size_type, best_box))
+    fused.sort(key=lambda f: -f.confidence)
+    kept: list[FusedCode] = []
+    for f in fused:
+        if all(plate_distance(f.code, k.code) > 1.0 for k in kept):
+            kept.append(f)
+    return kept

@@ -1,0 +1,181 @@
+"""Scoring a labelled folder, as ../shared/data/README.md says to.
+
+The reader sees image files only. Labels (`labels.csv`: file,text) and, where a
+folder has one, `labels_detail.csv` (its `capture_group` column says which views
+belong to one passage) are read here, by the evaluator, after the reads are made.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vision.errors import ImageError, VisionError
+from vision.iso6346 import is_valid_code
+from vision.plates import normalize
+from vision.reader import FrameReads, LaneVision, load_image
+
+log = logging.getLogger(__name__)
+
+
+class LabelError(VisionError):
+    """A folder without a usable labels.csv."""
+
+
+def read_labels(folder: Path) -> dict[str, str]:
+    path = folder / "labels.csv"
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as err:
+        raise LabelError(f"cannot read {path}: {err.strerror or err}") from err
+    if not rows or not {"file", "text"} <= set(rows[0]):
+        raise LabelError(f"{path} needs the columns file,text")
+    return {row["file"]: normalize(row["text"]) for row in rows}
+
+
+def capture_groups(folder: Path) -> dict[str, str]:
+    """file -> capture group, when the folder says which views make one passage."""
+    path = folder / "labels_detail.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        return {r["file"]: r["capture_group"] for r in csv.DictReader(f) if r.get("capture_group")}
+
+
+def fold_o(text: str) -> str:
+    return text.replace("O", "0")
+
+
+@dataclass
+class Tally:
+    kind: str  # "plates" or "containers"
+    items: int = 0
+    correct: int = 0
+    correct_folded: int = 0  # plates, O and 0 taken as one
+    extra_reads: int = 0
+    errors: int = 0  # files that could not be read
+    wrong_accepts: int = 0  # containers: accepted codes not on the truck
+    passages: int = 0
+    passages_correct: int = 0
+    passage_wrong_accepts: int = 0
+    frame_ms: list[float] = field(default_factory=list)
+    passage_ms: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        def pct(n: int, d: int) -> float:
+            return round(100.0 * n / d, 1) if d else 0.0
+
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "items": self.items,
+            "read_rate_pct": pct(self.correct, self.items),
+            "extra_reads": self.extra_reads,
+            "unreadable_files": self.errors,
+            "mean_ms_per_frame": round(sum(self.frame_ms) / max(len(self.frame_ms), 1), 1),
+        }
+        if self.kind == "plates":
+            out["read_rate_o0_folded_pct"] = pct(self.correct_folded, self.items)
+        else:
+            out["wrong_accepts_frames"] = self.wrong_accepts
+            if self.passages:
+                out["passages"] = self.passages
+                out["passage_read_rate_pct"] = pct(self.passages_correct, self.passages)
+                out["passage_wrong_accepts"] = self.passage_wrong_accepts
+                out["mean_ms_per_passage"] = round(
+                    sum(self.passage_ms) / max(len(self.passage_ms), 1), 1
+                )
+        out["misses"] = self.misses
+        return out
+
+
+def is_container_folder(labels: dict[str, str]) -> bool:
+    return bool(labels) and all(is_valid_code(t) for t in labels.values())
+
+
+def evaluate(
+    folder: Path,
+    vision: LaneVision,
+    progress: Callable[[Iterator[str], int], Iterator[str]] = lambda it, n: it,
+) -> Tally:
+    """Read every labelled image in `folder` and score the reads."""
+    labels = read_labels(folder)
+    containers = is_container_folder(labels)
+    tally = Tally("containers" if containers else "plates")
+    groups = capture_groups(folder) if containers else {}
+    reads: dict[str, FrameReads] = {}
+    took_ms: dict[str, float] = {}
+    for name in progress(iter(sorted(labels)), len(labels)):
+        tally.items += 1
+        started = time.perf_counter()
+        try:
+            reads[name] = vision.read_frame(load_image(folder / name), view=name)
+        except ImageError as err:
+            tally.errors += 1
+            tally.misses.append(f"{name}: {err}")
+            log.warning("%s", err)
+            continue
+        took_ms[name] = (time.perf_counter() - started) * 1000
+        tally.frame_ms.append(took_ms[name])
+    if containers:
+        score_containers(tally, labels, groups, reads, took_ms)
+    else:
+        score_plates(tally, labels, reads)
+    return tally
+
+
+def score_plates(tally: Tally, labels: dict[str, str], reads: dict[str, FrameReads]) -> None:
+    for name, seen in reads.items():
+        texts = [p.text for p in seen.plates]
+        label = labels[name]
+        hit = label in texts
+        tally.correct += hit
+        tally.correct_folded += fold_o(label) in {fold_o(t) for t in texts}
+        tally.extra_reads += len(texts) - (1 if hit else 0)
+        if not hit:
+            tally.misses.append(f"{name}: want {label}, read {texts}")
+
+
+def score_containers(
+    tally: Tally,
+    labels: dict[str, str],
+    groups: dict[str, str],
+    reads: dict[str, FrameReads],
+    took_ms: dict[str, float],
+) -> None:
+    # The codes on a truck are the labels of all its views (a truck may carry two).
+    on_truck: dict[str, set[str]] = {}
+    for name, label in labels.items():
+        on_truck.setdefault(groups.get(name, name), set()).add(label)
+    for name, seen in reads.items():
+        codes = [c.code for c in seen.containers]
+        truth = on_truck[groups.get(name, name)]
+        hit = labels[name] in codes
+        tally.correct += hit
+        tally.extra_reads += len([c for c in codes if c != labels[name]])
+        tally.wrong_accepts += len([c for c in codes if c not in truth])
+        if not hit:
+            tally.misses.append(f"{name}: want {labels[name]}, read {codes}")
+    if not groups:
+        return
+    from vision.containers import fuse_views
+
+    for group in sorted(set(groups.values())):
+        names = [n for n, g in groups.items() if g == group and n in reads]
+        tally.passages += 1
+        started = time.perf_counter()
+        fused = fuse_views({n: reads[n].candidates for n in names})
+        fuse_ms = (time.perf_counter() - started) * 1000
+        tally.passage_ms.append(sum(took_ms[n] for n in names) + fuse_ms)
+        got = {f.code for f in fused}
+        truth = on_truck[group]
+        tally.passages_correct += truth <= got
+        tally.passage_wrong_accepts += len(got - truth)
+        if not truth <= got:
+            tally.misses.append(f"passage {group}: want {sorted(truth)}, fused {sorted(got)}")

@@ -1,0 +1,75 @@
+"""Text detection and recognition with the OCR engine bundled in its wheel.
+
+RapidOCR 3.x ships PP-OCRv6 small detection and recognition ONNX models, runs them
+with onnxruntime and reads vertical columns of characters as well as lines; no
+model is downloaded (only its defaults are used: any other model would be).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+
+from vision.errors import VisionError
+from vision.text import TextLine
+
+log = logging.getLogger(__name__)
+
+
+class OcrError(VisionError):
+    """The OCR engine could not be loaded or failed on an image."""
+
+
+class TextSpotter:
+    """Finds and reads text lines in an image (or reads one cropped line)."""
+
+    def __init__(self, det_max_side: int = 960, min_score: float = 0.5, threads: int = 0) -> None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as err:
+            raise OcrError("rapidocr is not installed: pip install '.[vision]'") from err
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Global.text_score": min_score,
+            "Global.use_cls": False,  # orientation classifier: plates and codes stand upright
+            "Det.limit_side_len": det_max_side,
+            "Det.limit_type": "max",
+        }
+        if threads:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        try:
+            self._engine = RapidOCR(params=params)
+        except Exception as err:  # the engine raises bare Exceptions on model trouble
+            raise OcrError(f"cannot load the OCR models: {err}") from err
+        # onnxruntime sessions are thread-safe, but the engine keeps per-call state.
+        self._lock = threading.Lock()
+
+    def spot(self, image: np.ndarray) -> list[TextLine]:
+        """Every text line the detector finds, read, with its box in `image` pixels."""
+        with self._lock:
+            try:
+                result: Any = self._engine(image, use_det=True, use_cls=False, use_rec=True)
+            except Exception as err:
+                raise OcrError(f"OCR failed on a {image.shape} image: {err}") from err
+        if result.boxes is None or not result.txts:
+            return []
+        lines = []
+        for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+            x1, y1 = np.floor(quad.min(axis=0)).astype(int)
+            x2, y2 = np.ceil(quad.max(axis=0)).astype(int)
+            lines.append(TextLine(str(text), float(score), (int(x1), int(y1), int(x2), int(y2))))
+        return lines
+
+    def recognise(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one line of text that fills `crop` (no detection)."""
+        with self._lock:
+            try:
+                result: Any = self._engine(crop, use_det=False, use_cls=False, use_rec=True)
+            except Exception as err:
+                raise OcrError(f"OCR failed on a {crop.shape} crop: {err}") from err
+        if not result.txts:
+            return "", 0.0
+        return str(result.txts[0]), float(result.scores[0])

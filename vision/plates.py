@@ -1,0 +1,301 @@
+"""Licence plate text: formats per region, confusion-aware correction, fuzzy matching, voting.
+
+OCR reads a plate as characters it is not sure of. Each region issues plates in a
+few known shapes, so a read is held against those shapes and characters that are
+easily mistaken for one another (O/0, I/1, B/8, S/5, Z/2, G/6...) are swapped
+where the shape demands the other kind. A site adds its own patterns (regular
+expressions) in its config.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from vision.errors import VisionError
+
+
+class PlateFormatError(VisionError, ValueError):
+    """A plate pattern that does not compile, or an unknown region."""
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    region: str
+    name: str
+    pattern: re.Pattern[str]
+    specific: bool  # False for catch-all shapes (vanity plates): a weaker match
+
+
+def plate_format(region: str, name: str, regex: str, specific: bool = True) -> PlateFormat:
+    try:
+        return PlateFormat(region, name, re.compile(regex), specific)
+    except re.error as err:
+        raise PlateFormatError(f"bad plate pattern {name!r} ({regex!r}): {err}") from err
+
+
+# Shapes as issued; the catch-alls come last and count as weaker evidence.
+REGION_FORMATS: dict[str, tuple[PlateFormat, ...]] = {
+    "eu": (
+        plate_format("eu", "SK/FR/IT LL NNN LL", r"[A-Z]{2}[0-9]{3}[A-Z]{2}"),
+        plate_format("eu", "CZ N L N NNNN", r"[0-9][A-Z][0-9A-Z][0-9]{4}"),
+        plate_format("eu", "ES NNNN LLL", r"[0-9]{4}[A-Z]{3}"),
+        plate_format("eu", "DE", r"[A-Z]{1,3}[A-Z]{1,2}[0-9]{1,4}[EH]?"),
+        plate_format("eu", "any", r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{5,8}", specific=False),
+    ),
+    "us": (
+        plate_format("us", "N LLL NNN", r"[0-9][A-Z]{3}[0-9]{3}"),
+        plate_format("us", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
+        plate_format("us", "LLL NNN", r"[A-Z]{3}[0-9]{3}"),
+        plate_format("us", "NNN LLL", r"[0-9]{3}[A-Z]{3}"),
+        plate_format("us", "vanity", r"[A-Z0-9]{2,7}", specific=False),
+    ),
+    "br": (
+        plate_format("br", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
+        plate_format("br", "Mercosul LLL N L NN", r"[A-Z]{3}[0-9][A-Z][0-9]{2}"),
+    ),
+}
+# US issuers largely leave the letter O out of serial plates, so a round glyph on a
+# US plate is the digit 0 (configurable per site: `letter_o_is_zero`).
+LETTER_O_IS_ZERO = {"us"}
+
+# Words painted on plates and frames that are not the registration.
+NOT_PLATES = frozenset(
+    """ALABAMA ALASKA ARIZONA ARKANSAS CALIFORNIA COLORADO CONNECTICUT DELAWARE FLORIDA
+    GEORGIA HAWAII IDAHO ILLINOIS INDIANA IOWA KANSAS KENTUCKY LOUISIANA MAINE MARYLAND
+    MASSACHUSETTS MICHIGAN MINNESOTA MISSISSIPPI MISSOURI MONTANA NEBRASKA NEVADA
+    NEWYORK NEWJERSEY NEWMEXICO NEWHAMPSHIRE OHIO OKLAHOMA OREGON PENNSYLVANIA
+    RHODEISLAND TENNESSEE TEXAS UTAH VERMONT VIRGINIA WASHINGTON WISCONSIN WYOMING
+    BRASIL BRAZIL STATE DEALER LINCOLN""".split()  # noqa: SIM905 (a list literal is unreadable)
+)
+
+# Pairs that OCR confuses, with the cost of taking one for the other (0 = same glyph,
+# 1 = unrelated). Used for both correction and fuzzy matching.
+CONFUSION_COST: dict[frozenset[str], float] = {
+    frozenset(p): c
+    for p, c in {
+        "O0": 0.1,
+        "D0": 0.3,
+        "Q0": 0.3,
+        "OD": 0.4,
+        "OQ": 0.3,
+        "I1": 0.2,
+        "L1": 0.4,
+        "T1": 0.5,
+        "J1": 0.5,
+        "B8": 0.2,
+        "S5": 0.2,
+        "Z2": 0.3,
+        "G6": 0.3,
+        "A4": 0.4,
+        "T7": 0.5,
+        "B3": 0.5,
+        "E3": 0.6,
+        "CG": 0.5,
+        "UV": 0.5,
+        "VY": 0.5,
+        "MN": 0.6,
+        "HN": 0.6,
+        "KX": 0.6,
+        "PR": 0.6,
+        "68": 0.5,
+        "38": 0.5,
+        "56": 0.5,
+        "17": 0.6,
+    }.items()
+}
+TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "T": "7", "J": "1",
+            "B": "8", "S": "5", "Z": "2", "G": "6", "A": "4"}  # fmt: skip
+TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
+MAX_SWAPS = 3  # more corrections than this and the read is not a plate
+# What fitting only a catch-all shape costs: more than swapping near-identical glyphs
+# (O/0, I/1, B/8, S/5), less than swapping distinct ones (4/A, 7/T): a confident
+# read of a distinct glyph is usually right even where no issued shape has it.
+CATCH_ALL_COST = 0.25
+DROP_COST = 0.8
+# ...except marks that plates carry between characters (a coat of arms, a sticker,
+# a hyphen or dot) and OCR reads as a round or thin glyph: dropping one is cheap.
+STRAY_MARKS = frozenset("O0QDI1")
+STRAY_DROP_COST = 0.2
+
+
+def normalize(raw: str) -> str:
+    """Upper-case alphanumerics only, accents dropped (`Ë` reads as `E`)."""
+    plain = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z0-9]", "", plain.upper())
+
+
+TIMESTAMP_OR_AMOUNT = re.compile(
+    r"\d{2}:\d{2}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d[.,]\d{3}\b"
+)
+
+
+def looks_like_text_not_plate(raw: str) -> bool:
+    """Clock times, dates and weights are printed on frames and doors; plates carry none."""
+    return bool(TIMESTAMP_OR_AMOUNT.search(raw))
+
+
+@dataclass(frozen=True)
+class PlateText:
+    text: str
+    region: str
+    format_name: str
+    cost: float  # corrections made: 0 for a clean read
+    specific: bool = True  # False: only a catch-all shape fitted
+
+
+def swap_options(char: str) -> list[tuple[str, float]]:
+    """The character itself and its cross-kind look-alike, with the swap cost."""
+    options = [(char, 0.0)]
+    other = TO_DIGIT.get(char) or TO_LETTER.get(char)
+    if other:
+        options.append((other, CONFUSION_COST.get(frozenset((char, other)), 0.5)))
+    return options
+
+
+def fit_format(text: str, fmt: PlateFormat) -> tuple[str, float] | None:
+    """The cheapest cross-kind swaps that make `text` match `fmt`, if any."""
+    best: tuple[str, float] | None = None
+    choices = [swap_options(c) for c in text]
+    swappable = sum(len(c) > 1 for c in choices)
+    if swappable > 12:  # keeps the search small (2^12 at most)
+        return (text, 0.0) if fmt.pattern.fullmatch(text) else None
+    for combo in itertools.product(*choices):
+        swaps = sum(1 for _, cost in combo if cost > 0)
+        if swaps > MAX_SWAPS:
+            continue
+        candidate = "".join(c for c, _ in combo)
+        cost = sum(cost for _, cost in combo)
+        if fmt.pattern.fullmatch(candidate) and (best is None or cost < best[1]):
+            best = (candidate, cost)
+    return best
+
+
+def interpret(
+    raw: str,
+    formats: Sequence[PlateFormat],
+    letter_o_is_zero: Iterable[str] = LETTER_O_IS_ZERO,
+) -> PlateText | None:
+    """Hold an OCR read against the plate formats; the cheapest fit wins.
+
+    A catch-all format costs CATCH_ALL_COST more than an issued shape, and dropping
+    one stray character (an emblem or a sticker read as a letter) costs DROP_COST,
+    so a clean issued shape beats both.
+    """
+    if looks_like_text_not_plate(raw):
+        return None
+    text = normalize(raw)
+    if len(text) < 2 or text in NOT_PLATES:
+        return None
+    zero_regions = set(letter_o_is_zero)
+    best: PlateText | None = None
+    variants = [(text, 0.0)]
+    if len(text) >= 6:
+        variants += [
+            (text[:i] + text[i + 1 :], STRAY_DROP_COST if text[i] in STRAY_MARKS else DROP_COST)
+            for i in range(1, len(text) - 1)  # a mark sits between characters
+        ]
+    for fmt in formats:
+        for variant, drop_cost in variants:
+            if drop_cost and not fmt.specific:
+                continue
+            # A catch-all shape says nothing about which kind a character is,
+            # so it takes the read as it is.
+            fit = (
+                fit_format(variant, fmt)
+                if fmt.specific
+                else ((variant, 0.0) if fmt.pattern.fullmatch(variant) else None)
+            )
+            if fit is None:
+                continue
+            fitted, cost = fit
+            if not any(c.isdigit() for c in variant) and any(c.isdigit() for c in fitted):
+                continue  # a word (a make, a slogan) bent into a plate shape
+            if fmt.region in zero_regions:
+                fitted = fitted.replace("O", "0")
+            cost += drop_cost + (0.0 if fmt.specific else CATCH_ALL_COST)
+            if best is None or cost < best.cost:
+                best = PlateText(fitted, fmt.region, fmt.name, cost, fmt.specific)
+    return best
+
+
+def formats_for(regions: Iterable[str], site_patterns: Iterable[str] = ()) -> list[PlateFormat]:
+    """Site patterns first (the site knows its traffic), then each region's shapes."""
+    formats = [plate_format("site", p, p) for p in site_patterns]
+    for region in regions:
+        if region not in REGION_FORMATS:
+            known = ", ".join(sorted(REGION_FORMATS))
+            raise PlateFormatError(f"unknown plate region {region!r} (known: {known})")
+        specific = [f for f in REGION_FORMATS[region] if f.specific]
+        formats += specific
+    for region in regions:
+        formats += [f for f in REGION_FORMATS[region] if not f.specific]
+    return formats
+
+
+def substitution_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return CONFUSION_COST.get(frozenset((a, b)), 1.0)
+
+
+def plate_distance(a: str, b: str) -> float:
+    """Edit distance where visually confusable characters cost less to swap."""
+    previous = [float(j) for j in range(len(b) + 1)]
+    for i, ca in enumerate(a, 1):
+        current = [float(i)]
+        for j, cb in enumerate(b, 1):
+            current.append(
+                min(
+                    previous[j] + 1.0,
+                    current[j - 1] + 1.0,
+                    previous[j - 1] + substitution_cost(ca, cb),
+                )
+            )
+        previous = current
+    return previous[-1]
+
+
+def match_known(text: str, known: Iterable[str], max_cost: float = 1.0) -> str | None:
+    """The known plate nearest to `text` within `max_cost`, or None.
+
+    Two known plates equally near mean the read cannot tell them apart: no match.
+    """
+    scored = sorted((plate_distance(normalize(text), normalize(k)), k) for k in known)
+    if not scored or scored[0][0] > max_cost:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1]
+
+
+@dataclass(frozen=True)
+class PlateVote:
+    text: str
+    confidence: float
+    frames: int  # frames of the burst that read this plate (or a near variant)
+
+
+def vote(reads: Sequence[tuple[str, float]], frames: int, max_cost: float = 1.0) -> list[PlateVote]:
+    """Fuse per-frame reads of a burst: near-identical reads support each other.
+
+    Reads are grouped greedily around the strongest; each group's text is the
+    variant with the most summed confidence; the group's confidence is that sum
+    over the number of frames (a plate read well in every frame scores near 1).
+    """
+    remaining = sorted(reads, key=lambda r: -r[1])
+    votes: list[PlateVote] = []
+    while remaining:
+        anchor = remaining[0][0]
+        group = [r for r in remaining if plate_distance(r[0], anchor) <= max_cost]
+        remaining = [r for r in remaining if r not in group]
+        totals: dict[str, float] = {}
+        for text, conf in group:
+            totals[text] = totals.get(text, 0.0) + conf
+        text = max(totals, key=lambda t: totals[t])
+        confidence = min(1.0, sum(c for _, c in group) / max(frames, 1))
+        votes.append(PlateVote(text, round(confidence, 4), len(group)))
+    return sorted(votes, key=lambda v: -v.confidence)

@@ -1,0 +1,269 @@
+"""The lane's eyes: plates and container codes from the frames of one passage.
+
+`LaneVision(config).read_burst(frames)` is what the lane pipeline calls with the
+frames a trigger captured (several frames, one or more camera views). Plates are
+voted across the burst; container codes are fused across views; every read
+carries its confidence, its box, the view it came from and a JPEG crop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision import containers as codes
+from vision.config import VisionConfig
+from vision.detector import DEFAULT_MODEL, RegionDetector
+from vision.errors import ImageError
+from vision.ocr import TextSpotter
+from vision.plates import formats_for, interpret, match_known, vote
+from vision.text import Box, TextLine, union
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # BGR
+    view: str = "cam"  # camera / view id
+
+
+@dataclass(frozen=True)
+class PlateRead:
+    text: str
+    confidence: float
+    box: Box
+    view: str
+    region: str
+    crop_jpeg: bytes = field(repr=False, default=b"")
+    frames: int = 1  # frames of the burst that agree
+    known: bool = False  # matched a plate the site expects
+
+
+@dataclass(frozen=True)
+class ContainerRead:
+    code: str
+    size_type: str | None
+    confidence: float
+    box: Box
+    view: str
+    crop_jpeg: bytes = field(repr=False, default=b"")
+    views: tuple[str, ...] = ()  # views that saw it
+
+
+@dataclass
+class FrameReads:
+    plates: list[PlateRead]
+    containers: list[ContainerRead]
+    candidates: list[codes.CodeCandidate]  # all container candidates, for fusion
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Read an image file, or raise ImageError saying what is wrong with it."""
+    try:
+        data = np.fromfile(str(path), np.uint8)
+    except OSError as err:
+        raise ImageError(f"{path}: cannot read: {err.strerror or err}") from err
+    if data.size == 0:
+        raise ImageError(f"{path}: empty file")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageError(f"{path}: not a decodable image ({data.size} bytes)")
+    return image
+
+
+def expand(box: Box, margin: float, shape: tuple[int, ...]) -> Box:
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    return (
+        max(0, int(x1 - mx)),
+        max(0, int(y1 - my)),
+        min(shape[1], int(x2 + mx)),
+        min(shape[0], int(y2 + my)),
+    )
+
+
+def same_row(a: TextLine, b: TextLine) -> bool:
+    """`b` stands just right of `a` at the same height: one plate split in two boxes."""
+    size = max(a.height, b.height, 1)
+    mid_a, mid_b = (a.box[1] + a.box[3]) / 2, (b.box[1] + b.box[3]) / 2
+    gap = b.box[0] - a.box[2]
+    return (
+        abs(a.height - b.height) < 0.35 * size
+        and abs(mid_a - mid_b) < 0.3 * size
+        and -0.2 * size <= gap <= 1.2 * size
+    )
+
+
+class LaneVision:
+    """Reads plates and container codes; one instance per lane, models loaded once."""
+
+    def __init__(self, config: VisionConfig | None = None) -> None:
+        self.config = config or VisionConfig()
+        self.spotter = TextSpotter(
+            self.config.det_max_side, self.config.min_text_score, self.config.threads
+        )
+        self.formats = formats_for(self.config.regions, self.config.plate_patterns)
+        self.detector: RegionDetector | None = None
+        if self.config.detector == "yolo":
+            self.detector = RegionDetector(
+                self.config.detector_model or DEFAULT_MODEL,
+                self.config.detector_min_score,
+                self.config.threads,
+            )
+
+    # -- one frame ---------------------------------------------------------------
+
+    def text_lines(self, image: np.ndarray) -> list[TextLine]:
+        """Text lines of the frame: everywhere, or only in the detector's regions."""
+        if self.detector is None:
+            return self.spotter.spot(image)
+        lines: list[TextLine] = []
+        for region in self.detector.detect(image):
+            margin = 0.15 if region.kind == "plate" else 0.4
+            x1, y1, x2, y2 = expand(region.box, margin, image.shape)
+            if x2 - x1 < 8 or y2 - y1 < 8:
+                continue
+            for line in self.spotter.spot(image[y1:y2, x1:x2]):
+                bx1, by1, bx2, by2 = line.box
+                lines.append(
+                    TextLine(line.text, line.score, (bx1 + x1, by1 + y1, bx2 + x1, by2 + y1))
+                )
+        return lines
+
+    def plates_in(self, lines: list[TextLine], image: np.ndarray, view: str) -> list[PlateRead]:
+        pieces = [([line], line.text) for line in lines]
+        pieces += [
+            ([a, b], f"{a.text}{b.text}")
+            for a in lines
+            for b in lines
+            if a is not b and same_row(a, b)
+        ]
+        reads: dict[str, PlateRead] = {}
+        catch_all: set[str] = set()
+        for used, raw in pieces:
+            found = interpret(raw, self.formats, self.config.letter_o_is_zero)
+            if found is None:
+                continue
+            score = min(line.score for line in used)
+            confidence = round(score * max(0.2, 1.0 - 0.25 * found.cost), 4)
+            if confidence < self.config.min_plate_confidence:
+                continue
+            text, known = found.text, False
+            if self.config.known_plates:
+                match = match_known(
+                    text, self.config.known_plates, self.config.known_plate_max_cost
+                )
+                if match is not None:
+                    text, known = match, True
+            if not found.specific:
+                catch_all.add(text)
+            box = union([line.box for line in used])
+            held = reads.get(text)
+            if held is None or confidence > held.confidence:
+                crop = self.crop(image, box)
+                reads[text] = PlateRead(text, confidence, box, view, found.region, crop, 1, known)
+        # A catch-all shape (vanity plates) fits many words: such a read counts only
+        # when it is stronger than every read of an issued shape.
+        best_issued = max((r.confidence for t, r in reads.items() if t not in catch_all), default=0)
+        kept = [r for t, r in reads.items() if t not in catch_all or r.confidence > best_issued]
+        return self.drop_fragments(sorted(kept, key=lambda r: -r.confidence))
+
+    @staticmethod
+    def drop_fragments(reads: list[PlateRead]) -> list[PlateRead]:
+        """A read whose box lies inside a stronger read's box is a piece of that plate."""
+        kept: list[PlateRead] = []
+        for read in reads:
+            inside = any(
+                k.box[0] <= read.box[0] + 2
+                and k.box[1] <= read.box[1] + 2
+                and read.box[2] <= k.box[2] + 2
+                and read.box[3] <= k.box[3] + 2
+                for k in kept
+            )
+            if not inside:
+                kept.append(read)
+        return kept
+
+    def crop(self, image: np.ndarray, box: Box) -> bytes:
+        x1, y1, x2, y2 = expand(box, self.config.crop_margin, image.shape)
+        if x2 <= x1 or y2 <= y1:
+            return b""
+        ok, jpeg = cv2.imencode(
+            ".jpg", image[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
+        )
+        return jpeg.tobytes() if ok else b""
+
+    def read_frame(self, image: np.ndarray, view: str = "cam") -> FrameReads:
+        """Everything one frame shows; containers here are single-frame accepts only."""
+        if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
+            raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
+        lines = self.text_lines(image)
+        plates = self.plates_in(lines, image, view) if self.config.read_plates else []
+        candidates: list[codes.CodeCandidate] = []
+        containers: list[ContainerRead] = []
+        if self.config.read_containers:
+            candidates = codes.read_codes(lines, self.config.min_text_score)
+            containers = [
+                ContainerRead(
+                    c.code, c.size_type, c.confidence, c.box, view, self.crop(image, c.box), (view,)
+                )
+                for c in codes.accepted(candidates)
+            ]
+            # A container code is not also a plate.
+            taken = {c.code for c in containers}
+            plates = [p for p in plates if not any(p.text in code for code in taken)]
+        return FrameReads(plates, containers, candidates)
+
+    # -- one passage --------------------------------------------------------------
+
+    def read_burst(self, frames: Sequence[Frame]) -> list[PlateRead | ContainerRead]:
+        """Fuse the frames of one passage: plates voted, codes fused across views."""
+        plate_reads: list[PlateRead] = []
+        per_view: dict[str, list[codes.CodeCandidate]] = {}
+        crops: dict[str, ContainerRead] = {}
+        for frame in frames:
+            try:
+                seen = self.read_frame(frame.image, frame.view)
+            except ImageError as err:
+                log.warning("view %s: frame skipped: %s", frame.view, err)
+                continue
+            plate_reads += seen.plates
+            per_view.setdefault(frame.view, []).extend(seen.candidates)
+            for c in seen.containers:
+                if c.code not in crops or c.confidence > crops[c.code].confidence:
+                    crops[c.code] = c
+        results: list[PlateRead | ContainerRead] = []
+        for v in vote([(p.text, p.confidence) for p in plate_reads], len(frames)):
+            best = max((p for p in plate_reads if p.text == v.text), key=lambda p: p.confidence)
+            results.append(
+                PlateRead(
+                    v.text,
+                    v.confidence,
+                    best.box,
+                    best.view,
+                    best.region,
+                    best.crop_jpeg,
+                    v.frames,
+                    best.known,
+                )
+            )
+        for fused in codes.fuse_views(per_view):
+            shown = crops.get(fused.code)
+            results.append(
+                ContainerRead(
+                    fused.code,
+                    fused.size_type,
+                    fused.confidence,
+                    shown.box if shown else (fused.box or (0, 0, 0, 0)),
+                    shown.view if shown else fused.views[0],
+                    shown.crop_jpeg if shown else b"",
+                    tuple(fused.views),
+                )
+            )
+        return results
