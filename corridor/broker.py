@@ -208,6 +208,15 @@ class Broker:
         )
         self.passwords[user] = password
 
+    def add_gate(self, gate_id: str) -> None:
+        """Give a new gate box its credential; a running broker reloads the password file."""
+        if gate_id in self.passwords:
+            return
+        self._add_user(check_id(gate_id))
+        if self.running and self._proc is not None:
+            self._proc.send_signal(signal.SIGHUP)
+            time.sleep(0.2)  # mosquitto reloads asynchronously
+
     def settings(self, user: str, client_id: str | None = None) -> BrokerSettings:
         """Connection settings for one user (a gate id, `central` or `telematics`)."""
         return BrokerSettings(

@@ -1,8 +1,8 @@
 """Fuse a passage's raw reads into one identifier per real-world identifier.
 
 Per kind, reads of the same normalised value are one candidate whose confidence
-is the noisy-OR of its reads (independent devices that agree reinforce each
-other). A plate candidate within one edit of a stronger one is taken as a
+is the noisy-OR over the devices that read it (independent devices that agree
+reinforce each other; one device repeating itself does not). A plate candidate within one edit of a stronger one is taken as a
 misread of it: it is folded in and lowers the winner's confidence in proportion
 to the evidence against it. Container codes are never folded — two distinct
 check-digit-valid codes are two containers. RFID reads weaker than the lane's
@@ -34,9 +34,14 @@ class _Candidate:
 
     @property
     def score(self) -> float:
-        miss = 1.0
+        # Repeated reads by one device are not independent evidence: take each device's
+        # best read, then combine devices.
+        best: dict[str, float] = {}
         for r in self.reads:
-            miss *= 1.0 - min(max(r.confidence, 0.0), 0.999)
+            best[r.source] = max(best.get(r.source, 0.0), min(max(r.confidence, 0.0), 0.999))
+        miss = 1.0
+        for confidence in best.values():
+            miss *= 1.0 - confidence
         return 1.0 - miss
 
     @property

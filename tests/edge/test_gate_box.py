@@ -1,0 +1,266 @@
+"""The gate box against real parts: Mosquitto (TLS, ACL), a Modbus TCP controller, an RFID
+reader on a pty and an ANPR feed. The test plays central on the bus, signing decisions
+with central's key — and forging, replaying and misaddressing them, which central never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contract import (
+    CommandAck,
+    GateDecision,
+    HoldReason,
+    IdentifierKind,
+    Passage,
+    Receipt,
+    Verdict,
+    parse_gate_event,
+    topics,
+    utc_now,
+)
+from contract.bus import MqttClient, MqttError, client
+from contract.signing import sign
+from corridor.broker import Broker, free_port
+from drivers.barrier import PlcSettings
+from edge.adapters.anpr import AnprFeedConfig
+from edge.adapters.rfid import RfidConfig
+from edge.agent import GateAgent
+from edge.config import EdgeConfig, LaneConfig
+from simulators.anpr import AnprCameraSim
+from simulators.barrier import BarrierModel, BarrierPlcSim
+from simulators.rfid import RfidReaderSim
+
+TAG = "E28011606000020512345678"
+
+
+@dataclass
+class Lane:
+    agent: GateAgent
+    plc: BarrierPlcSim
+    rfid: RfidReaderSim
+    camera: AnprCameraSim
+    central: MqttClient | None
+    passages: asyncio.Queue[Passage]
+    acks: asyncio.Queue[CommandAck]
+
+    @property
+    def gate_id(self) -> str:
+        return self.agent.gate_id
+
+    async def arrive(self, plate: str = "AB123CD") -> Passage:
+        self.rfid.tag_enters(TAG, rssi_dbm=-50)
+        self.plc.model.vehicle_arrives(plate)
+        await asyncio.sleep(0.1)
+        self.camera.present(plate=plate, frames=2)
+        return await asyncio.wait_for(self.passages.get(), 10)
+
+    async def send(self, decision: GateDecision) -> CommandAck:
+        await _wait(lambda: self.central is not None)
+        assert self.central is not None
+        await self.central.publish(topics.gate_commands(self.gate_id), decision.to_json(), qos=1)
+        while True:
+            ack = await asyncio.wait_for(self.acks.get(), 10)
+            if ack.decision_id == decision.message_id:
+                return ack
+
+
+def decision_for(passage: Passage, key: Ed25519PrivateKey, **changes: object) -> GateDecision:
+    now = utc_now()
+    fields: dict[str, object] = {
+        "gate_id": passage.gate_id,
+        "lane_id": passage.lane_id,
+        "passage_id": passage.passage_id,
+        "verdict": Verdict.RELEASE,
+        "issued_at": now,
+        "expires_at": now + timedelta(seconds=30),
+    }
+    fields.update(changes)
+    return sign(GateDecision.model_validate(fields), key, "central-1")
+
+
+async def _play_central(broker: Broker, gate_id: str, lane: Lane) -> None:
+    """Receive the box's messages, receipt them, sort passages and acks into queues.
+    Reconnects when the broker goes away (one test kills it)."""
+    while True:
+        try:
+            async with client(broker.settings("central", f"central-{gate_id}")) as central:
+                await central.subscribe(topics.gate_passages(gate_id), qos=1)
+                await central.subscribe(topics.gate_events(gate_id), qos=1)
+                lane.central = central
+                await _serve(central, gate_id, lane)
+        except MqttError:
+            lane.central = None
+            await asyncio.sleep(0.2)
+
+
+
+async def _serve(central: MqttClient, gate_id: str, lane: Lane) -> None:
+    async for message in central.messages:
+        topic, payload = str(message.topic), bytes(message.payload)  # type: ignore[arg-type]
+        if topic.endswith("/passages"):
+            passage = Passage.model_validate_json(payload)
+            lane.passages.put_nowait(passage)
+            ids = [passage.message_id]
+        else:
+            event = parse_gate_event(payload)
+            if isinstance(event, CommandAck):
+                lane.acks.put_nowait(event)
+            ids = [event.message_id]
+        receipt = Receipt(gate_id=gate_id, message_ids=ids)
+        await central.publish(topics.gate_receipts(gate_id), receipt.to_json(), qos=1)
+
+
+@contextlib.asynccontextmanager
+async def gate_box(
+    broker: Broker, tmp_path: Path, gate_id: str, central_public: Path
+) -> AsyncIterator[Lane]:
+    plc_port = free_port()
+    model = BarrierModel(motion_time_ms=300, hold_open_ms=300, drive_off_s=0.1, crossing_s=0.2)
+    async with (
+        BarrierPlcSim(port=plc_port, model=model) as plc,
+        RfidReaderSim() as rfid,
+        AnprCameraSim() as camera,
+    ):
+        config = EdgeConfig(
+            gate_id=gate_id,
+            mqtt=broker.settings(gate_id),
+            central_keys={"central-1": central_public},
+            outbox_path=tmp_path / f"{gate_id}.sqlite",
+            resend_after_s=2,
+            lanes=[
+                LaneConfig(
+                    lane_id="lane-1",
+                    plc=PlcSettings(port=plc_port),
+                    devices=[
+                        RfidConfig(name="rfid-1", port=rfid.port),
+                        AnprFeedConfig(name="anpr-1", host="127.0.0.1", port=camera.port),
+                    ],
+                    read_window_s=0.5,
+                )
+            ],
+        )
+        agent = GateAgent(config)
+        lane = Lane(agent, plc, rfid, camera, None, asyncio.Queue(), asyncio.Queue())
+        tasks = [
+            asyncio.create_task(_play_central(broker, gate_id, lane)),
+            asyncio.create_task(agent.run()),
+        ]
+        try:
+            await _wait(
+                lambda: camera.connected > 0
+                and agent.lanes["lane-1"].plc.connected
+                and lane.central is not None
+            )
+            yield lane
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _wait(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def central_private(central_signing):  # type: ignore[no-untyped-def]
+    return central_signing[0]
+
+
+async def test_a_valid_release_opens_the_barrier_once(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path], central_private
+) -> None:
+    async with gate_box(broker, tmp_path, "gate-a", central_key[1]) as lane:
+        passage = await lane.arrive("AB123CD")
+        assert passage.values(IdentifierKind.PLATE) == ["AB123CD"]
+        assert passage.values(IdentifierKind.RFID_TAG) == [TAG]
+        release = decision_for(passage, central_private)
+        ack = await lane.send(release)
+        assert ack.executed and ack.rejected_because is None
+        assert lane.plc.model.cycles == 1
+        await _wait(lambda: lane.plc.model.passed == ["AB123CD"])
+
+        # The same signed release again, with the next vehicle waiting: a replay.
+        second = await lane.arrive("XY987ZW")
+        replay_ack = await lane.send(release)
+        assert not replay_ack.executed and replay_ack.rejected_because == "replayed"
+        assert lane.plc.model.cycles == 1
+        assert second.passage_id != passage.passage_id
+
+
+@pytest.mark.parametrize(
+    ("tamper", "because"),
+    [
+        ("forged", "bad_signature"),
+        ("expired", "expired"),
+        ("wrong_gate", "wrong_gate"),
+        ("wrong_passage", "wrong_passage"),
+        ("hold", "hold"),
+    ],
+)
+async def test_an_invalid_release_never_opens_the_barrier(
+    broker: Broker,
+    tmp_path: Path,
+    central_key: tuple[Path, Path],
+    central_private,
+    tamper: str,
+    because: str,
+) -> None:
+    from uuid import uuid4
+
+    async with gate_box(broker, tmp_path, "gate-b", central_key[1]) as lane:
+        passage = await lane.arrive()
+        past = utc_now() - timedelta(minutes=2)
+        decision = {
+            "forged": lambda: decision_for(passage, Ed25519PrivateKey.generate()),
+            "expired": lambda: decision_for(
+                passage, central_private, issued_at=past, expires_at=past + timedelta(seconds=30)
+            ),
+            "wrong_gate": lambda: decision_for(passage, central_private, gate_id="gate-c"),
+            "wrong_passage": lambda: decision_for(passage, central_private, passage_id=uuid4()),
+            "hold": lambda: decision_for(
+                passage, central_private, verdict=Verdict.HOLD, reasons=[HoldReason.NOT_CLEARED]
+            ),
+        }[tamper]()
+        ack = await lane.send(decision)
+        assert not ack.executed and ack.rejected_because == because
+        await asyncio.sleep(0.3)
+        assert lane.plc.model.cycles == 0 and lane.plc.model.position == 0.0
+
+
+async def test_without_central_the_barrier_stays_closed(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path]
+) -> None:
+    async with gate_box(broker, tmp_path, "gate-c", central_key[1]) as lane:
+        await lane.arrive()
+        await asyncio.sleep(1.5)
+        assert lane.plc.model.cycles == 0 and lane.plc.model.open_commands == []
+
+
+async def test_passages_wait_in_the_outbox_while_the_broker_is_down(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path]
+) -> None:
+    async with gate_box(broker, tmp_path, "gate-d", central_key[1]) as lane:
+        broker.kill()
+        try:
+            lane.plc.model.vehicle_arrives("AB123CD")
+            await _wait(lambda: lane.agent.outbox.pending() >= 1)
+        finally:
+            broker.start()
+        # After the restart the box reconnects and resends; the receipt clears it.
+        passage = await asyncio.wait_for(lane.passages.get(), 30)
+        assert passage.gate_id == "gate-d"
+        await _wait(lambda: lane.agent.outbox.pending() == 0, timeout_s=20)
