@@ -25,35 +25,41 @@ class MqttIngest:
     def __init__(self, settings: MqttSettings, pipeline: Pipeline) -> None:
         self.settings = settings
         self.pipeline = pipeline
-        self.connected = False
+        self.ready = asyncio.Event()  # set while connected and subscribed
+
+    @property
+    def connected(self) -> bool:
+        return self.ready.is_set()
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting with jittered back-off."""
         attempt = 0
         while True:
             try:
-                async with bus.client(
-                    self.settings, persistent_session_s=self.settings.session_expiry_s
-                ) as client:
-                    attempt = 0
-                    self.connected = True
-                    log.info(
-                        "connected to the broker at %s:%d", self.settings.host, self.settings.port
-                    )
-                    self.pipeline.publisher = _publisher(client)
-                    for topic in SUBSCRIPTIONS:
-                        await client.subscribe(topic, qos=1)
-                    await self._consume(client)
+                await self._session()
             except bus.MqttError as err:
-                if self.connected or attempt == 0:
+                if self.ready.is_set():
+                    attempt = 0  # it was up: start the back-off afresh
+                # Logged once when the link goes (and once when it comes back).
+                if attempt == 0:
                     log.warning("broker connection lost or refused: %s; retrying", err)
-                self.connected = False
+                self.ready.clear()
                 self.pipeline.publisher = None
                 await asyncio.sleep(bus.backoff_s(attempt))
                 attempt += 1
             finally:
-                self.connected = False
+                self.ready.clear()
                 self.pipeline.publisher = None
+
+    async def _session(self) -> None:
+        persistent = self.settings.session_expiry_s
+        async with bus.client(self.settings, persistent_session_s=persistent) as client:
+            self.pipeline.publisher = _publisher(client)
+            for topic in SUBSCRIPTIONS:
+                await client.subscribe(topic, qos=1)
+            self.ready.set()
+            log.info("connected to the broker at %s:%d", self.settings.host, self.settings.port)
+            await self._consume(client)
 
     async def _consume(self, client: bus.MqttClient) -> None:
         handled = 0

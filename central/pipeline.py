@@ -4,7 +4,8 @@
     events:   decode -> dedupe -> store (ack: mark decision, advance movement) -> publish
     status:   decode -> dedupe -> store (offline: alert) -> publish
 
-Each handler works on one `Inbound` and may end its run (`done`). A handler that
+Each handler works on one `Inbound` and may end its run early (`done`); publish
+always comes last, so a duplicate still gets its receipt or its decision again. A handler that
 raises ends the run for that message only: a contract violation is counted,
 logged with what was wrong and stored in `rejected_messages`; anything else is
 counted as a failure and stored the same way. The next message goes through
@@ -139,10 +140,9 @@ class Pipeline:
                 self.decide,
                 self.sign,
                 self.store_passage,
-                self.publish,
             ),
-            "events": (self.decode_event, self.dedupe, self.store_event, self.publish),
-            "status": (self.decode_status, self.dedupe, self.store_status, self.publish),
+            "events": (self.decode_event, self.dedupe, self.store_event),
+            "status": (self.decode_status, self.dedupe, self.store_status),
         }
 
     # ----------------------------------------------------------------- running
@@ -165,6 +165,8 @@ class Pipeline:
                 return inbound
             if inbound.done:
                 break
+        # Publish ends every run that was not rejected, also one that dedupe ended early.
+        await self.publish(inbound)
         return inbound
 
     async def _reject(self, inbound: Inbound, reason: str) -> None:

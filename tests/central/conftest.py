@@ -20,10 +20,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from central_support import Running, central_settings, start_central
+from central_support import BACKENDS, SITE_GATES, Live, Running, central_settings, start_central
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-BACKENDS = ["sqlite", "postgres"]
-
+from contract.signing import generate_keypair, load_private_key, load_public_key
+from corridor.broker import Broker
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -137,3 +138,53 @@ async def api(database_url: str) -> AsyncIterator[Running]:
     finally:
         await http.aclose()
         await central.stop()
+
+
+# --------------------------------------------------------------------------- with the broker
+
+
+@pytest.fixture(scope="session")
+def site_broker(broker: Broker) -> Broker:
+    """The suite's Mosquitto (TLS, credentials, ACLs) with the test site's gate boxes added."""
+    for gate_id in SITE_GATES:
+        broker.add_gate(gate_id)
+    return broker
+
+
+@pytest.fixture(scope="session")
+def gate_keys(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, Ed25519PrivateKey]]:
+    """A key pair per site gate: the public keys in a directory central reads."""
+    directory = tmp_path_factory.mktemp("gate-keys")
+    for gate_id in SITE_GATES:
+        generate_keypair(directory / f"{gate_id}.key", directory / f"{gate_id}.pub")
+    return directory, {g: load_private_key(directory / f"{g}.key") for g in SITE_GATES}
+
+
+@pytest.fixture
+async def live(
+    request: pytest.FixtureRequest,
+    site_broker: Broker,
+    gate_keys: tuple[Path, dict[str, Ed25519PrivateKey]],
+    central_key: tuple[Path, Path],
+    fresh_database_url: Callable[[str], Awaitable[str]],
+) -> AsyncIterator[Live]:
+    """Central with the MQTT ingest on the real broker (SQLite unless parametrised)."""
+    backend = getattr(request, "param", "sqlite")
+    keys_dir, keys = gate_keys
+    mqtt = site_broker.settings("central", client_id=f"central-{uuid.uuid4().hex[:8]}")
+    settings = central_settings(
+        await fresh_database_url(backend),
+        mqtt=mqtt.model_dump() | {"enabled": True},
+        signing={"private_key_file": central_key[0], "key_id": "central"},
+        gate_keys_dir=keys_dir,
+    )
+    central, http = await start_central(settings)
+    result = Live(central, http, site_broker, keys, load_public_key(central_key[1]), settings)
+    try:
+        await result.wait_connected()
+        yield result
+    finally:
+        await result.http.aclose()
+        await result.central.stop()

@@ -147,7 +147,7 @@ async def test_site_is_synced(api: Running) -> None:
     assert steps[1]["divert_to"] == "marisabella-parking"
     assert steps[2]["nodes"] == ["san-vito-ac1", "san-vito-ac3"]
     gates = (await api.http.get("/api/v1/gates")).json()
-    assert {g["gate_id"]: g["node_id"] for g in gates}["gate-b"] == "marisabella"
+    assert {g["gate_id"]: g["node_id"] for g in gates}["ct-marisabella"] == "marisabella"
     assert all(g["online"] is None for g in gates)
 
 

@@ -10,6 +10,7 @@ import pytest
 from central.rules.gate import (
     CustomsStatus,
     DeclarationState,
+    GateOutcome,
     Match,
     MovementState,
     Resolution,
@@ -54,7 +55,7 @@ def movement(**changes: object) -> MovementState:
 FOUND = Resolution(Match.FOUND, iot_id=IOT)
 
 
-def at(node: str | None, unit: MovementState, reads: list[SealRead] | None = None):  # type: ignore[no-untyped-def]
+def at(node: str | None, unit: MovementState, reads: list[SealRead] | None = None) -> GateOutcome:
     return decide(node, FOUND, unit, reads or [])
 
 
@@ -145,7 +146,9 @@ def test_gate_of_no_node_is_wrong_node() -> None:
         (CustomsStatus.EXAMINATION_REQUIRED, HoldReason.EXAMINATION_REQUIRED),
     ],
 )
-def test_step_requiring_clearance_holds_uncleared(status: CustomsStatus, reason: HoldReason) -> None:
+def test_step_requiring_clearance_holds_uncleared(
+    status: CustomsStatus, reason: HoldReason
+) -> None:
     unit = movement(position=1, declaration=DeclarationState(status))
     outcome = at("san-vito-ac1", unit)
     assert outcome.verdict is Verdict.HOLD
@@ -167,7 +170,9 @@ def test_scan_required_and_not_validated_holds_at_scan_check_step() -> None:
         HoldReason.SCAN_NOT_VALIDATED,
     )
     # Not a scan-check step: the scan is not asked for there.
-    assert at("san-vito-ac1", movement(position=1, declaration=unscanned)).verdict is Verdict.RELEASE
+    assert (
+        at("san-vito-ac1", movement(position=1, declaration=unscanned)).verdict is Verdict.RELEASE
+    )
     scanned = replace(unscanned, scan_validated=True)
     assert at("levante", movement(position=2, declaration=scanned)).verdict is Verdict.RELEASE
 
@@ -202,7 +207,9 @@ def test_every_reason_is_reported_together() -> None:
 
 
 def test_declared_seal_read_sealed_passes() -> None:
-    assert at("vittoria", movement(), [SealRead("SEAL1", SealState.SEALED)]).verdict is Verdict.RELEASE
+    assert (
+        at("vittoria", movement(), [SealRead("SEAL1", SealState.SEALED)]).verdict is Verdict.RELEASE
+    )
 
 
 def test_missing_declared_seal_is_mismatch() -> None:

@@ -1,0 +1,249 @@
+"""The MQTT ingest end to end: real Mosquitto (TLS, credentials, ACLs), real database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from central_support import BACKENDS, Live
+from sqlalchemy import func, select, update
+
+from central.tables import DecisionRow, PassageRow, RejectedMessageRow
+from contract import topics
+from contract.messages import (
+    CommandAck,
+    GateStatus,
+    HoldReason,
+    SealReading,
+    SealState,
+    Verdict,
+)
+from contract.signing import verify
+
+CONTAINER = "CSQU3054383"
+
+
+async def movement(live: Live, plate: str, **changes: Any) -> dict[str, Any]:
+    """A cleared declaration and a movement on the export path."""
+    declaration_id = f"DEC-{uuid.uuid4().hex[:8]}"
+    body = {"declaration_id": declaration_id, "status": "cleared"}
+    assert (await live.http.post("/api/v1/declarations", json=body)).status_code == 201
+    fields = {
+        "declaration_id": declaration_id,
+        "process": "export-container-ship",
+        "plate": plate,
+        "permits": {"access_permission": True},
+    } | changes
+    response = await live.http.post("/api/v1/movements", json=fields)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.mark.parametrize("live", BACKENDS, indirect=True)
+async def test_passage_gets_a_signed_decision_and_the_ack_advances_the_movement(
+    live: Live,
+) -> None:
+    unit = await movement(live, "AB 123 CD", containers=[CONTAINER], seals=["S-0001"])
+    async with live.gate("ct-vittoria") as gate:
+        passage = gate.passage(plate="ab-123-cd", container=CONTAINER)
+        await gate.send(passage)
+        decision = await gate.next_decision()
+        receipt = await gate.receipt_for(passage.message_id)
+
+        verify(decision, {"central": live.central_public_key})
+        assert decision.verdict is Verdict.RELEASE
+        assert decision.reasons == []
+        assert (decision.gate_id, decision.lane_id) == ("ct-vittoria", "lane-1")
+        assert decision.passage_id == passage.passage_id
+        assert str(decision.iot_id) == unit["iot_id"]
+        assert (decision.expires_at - decision.issued_at).total_seconds() == 30
+        assert receipt.gate_id == "ct-vittoria"
+
+        ack = CommandAck(
+            gate_id="ct-vittoria",
+            lane_id="lane-1",
+            decision_id=decision.message_id,
+            passage_id=passage.passage_id,
+            executed=True,
+            barrier="open",
+        )
+        await gate.send(ack)
+        await gate.receipt_for(ack.message_id)
+
+    moved = await live.http.get(f"/api/v1/movements/{unit['iot_id']}")
+    assert moved.json()["position"] == 0
+    assert moved.json()["expected_next_nodes"] == ["marisabella"]
+    decisions = (await live.http.get("/api/v1/decisions", params={"iot_id": unit["iot_id"]})).json()
+    assert [(d["decision_id"], d["executed"]) for d in decisions] == [
+        (str(decision.message_id), True)
+    ]
+    passages = (await live.http.get("/api/v1/passages", params={"gate_id": "ct-vittoria"})).json()
+    assert [p["passage_id"] for p in passages] == [str(passage.passage_id)]
+    ledger = (await live.http.get("/api/v1/ledger/verify")).json()
+    assert (ledger["ok"], ledger["entries"]) == (True, 2)  # the decision and the ack
+
+
+async def test_hold_reasons_and_alerts_over_the_bus(live: Live) -> None:
+    await movement(live, "FR4UD01", containers=[CONTAINER])
+    await movement(live, "HONEST1")
+    async with live.alerts() as alerts_seen:
+        async with live.gate("ct-vittoria") as gate:
+            # Fake number plates: the plate of one movement, the container of another.
+            await gate.send(gate.passage(plate="HONEST1", container=CONTAINER))
+            ambiguous = await gate.next_decision()
+            await gate.send(gate.passage(plate="NOBODY9"))
+            unknown = await gate.next_decision()
+        async with live.gate("ct-levante") as gate:
+            tampered = [SealReading(seal_id="X1", state=SealState.TAMPERED, source="es-1")]
+            await gate.send(gate.passage(plate="HONEST1", seals=tampered))
+            wrong = await gate.next_decision()
+        published = [await asyncio.wait_for(alerts_seen.get(), 15) for _ in range(4)]
+
+    assert (ambiguous.verdict, ambiguous.reasons) == (Verdict.HOLD, [HoldReason.AMBIGUOUS_UNIT])
+    assert ambiguous.iot_id is None
+    assert unknown.reasons == [HoldReason.UNKNOWN_UNIT]
+    assert wrong.reasons == [HoldReason.WRONG_NODE, HoldReason.SEAL_TAMPERED]
+    rules = ["ambiguous_identity", "mission_path_violation", "seal_tampered", "unknown_unit"]
+    stored = (await live.http.get("/api/v1/alerts")).json()
+    assert sorted(a["rule"] for a in stored) == rules
+    assert sorted(a.rule for a in published) == rules
+    ambiguous_alert = next(a for a in stored if a["rule"] == "ambiguous_identity")
+    assert ambiguous_alert["severity"] == "critical"
+    assert len(ambiguous_alert["details"]["candidates"]) == 2
+
+
+async def test_bad_payloads_are_rejected_and_the_ingest_goes_on(live: Live) -> None:
+    await movement(live, "GOOD001")
+    async with live.gate("ct-vittoria") as gate:
+        passages = topics.gate_passages("ct-vittoria")
+        forged = gate.passage(plate="GOOD001").model_copy(update={"lane_id": "lane-9"})
+        other_gate = gate.passage(plate="GOOD001").model_copy(update={"gate_id": "ct-levante"})
+        bad = {
+            "invalid payload": b"\x00\xffnot json at all",
+            "invalid payload ": b'{"kind": "passage", "gate_id": "ct-vittoria"}',
+            "bad signature": gate.passage(plate="GOOD001", sign=False).to_json(),
+            "bad signature ": forged.to_json(),  # signed, then changed
+            "gate mismatch": other_gate.to_json(),
+        }
+        for payload in bad.values():
+            await gate.publish(passages, payload)
+        await gate.publish(topics.gate_events("ct-vittoria"), b'{"kind": "command_ack"}')
+        good = gate.passage(plate="GOOD001")
+        await gate.send(good)
+        decision = await gate.next_decision()
+
+    assert decision.passage_id == good.passage_id
+    assert decision.verdict is Verdict.RELEASE
+    stats = (await live.http.get("/api/v1/ingest/stats")).json()
+    assert stats["rejected"] == 6
+    assert stats["failed"] == 0
+    assert stats["rejected_by_reason"] == {
+        "invalid payload": 3,
+        "bad signature": 2,
+        "gate mismatch": 1,
+    }
+    async with live.central.sessions() as session:
+        rows = (
+            await session.scalars(select(RejectedMessageRow).order_by(RejectedMessageRow.id))
+        ).all()
+        stored = await session.scalar(select(func.count()).select_from(PassageRow))
+    assert [r.reason.split(":")[0] for r in rows] == [
+        "invalid payload",
+        "invalid payload",
+        "bad signature",
+        "bad signature",
+        "gate mismatch",
+        "invalid payload",
+    ]
+    assert rows[0].head == b"\x00\xffnot json at all"
+    assert "not signed" in rows[2].reason
+    assert "does not verify" in rows[3].reason
+    assert stored == 1
+
+
+async def test_same_passage_twice_is_stored_once_and_decided_as_specified(live: Live) -> None:
+    await movement(live, "TWICE01")
+    async with live.gate("ct-vittoria") as gate:
+        passage = gate.passage(plate="TWICE01")
+        await gate.send(passage)
+        first = await gate.next_decision()
+        await gate.receipt_for(passage.message_id)
+
+        # Resent while the decision is fresh: the same decision again, and a receipt.
+        await gate.send(passage)
+        again = await gate.next_decision()
+        await gate.receipt_for(passage.message_id)
+        assert again == first
+
+        # Resent after it expired, never acted on: decided anew.
+        async with live.central.sessions.begin() as session:
+            await session.execute(
+                update(DecisionRow)
+                .where(DecisionRow.decision_id == first.message_id)
+                .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+            )
+        await gate.send(passage)
+        fresh = await gate.next_decision()
+        assert fresh.message_id != first.message_id
+        assert fresh.verdict is Verdict.RELEASE
+
+        # Once the barrier acted on it, a resend only gets its receipt.
+        ack = CommandAck(
+            gate_id="ct-vittoria",
+            lane_id="lane-1",
+            decision_id=fresh.message_id,
+            passage_id=passage.passage_id,
+            executed=True,
+        )
+        await gate.send(ack)
+        await gate.receipt_for(ack.message_id)
+        await gate.send(passage)
+        await gate.receipt_for(passage.message_id)
+        assert gate.decisions.empty()
+
+    async with live.central.sessions() as session:
+        passages = await session.scalar(select(func.count()).select_from(PassageRow))
+    assert passages == 1
+    decisions = (
+        await live.http.get("/api/v1/decisions", params={"passage_id": str(passage.passage_id)})
+    ).json()
+    assert [d["decision_id"] for d in decisions] == [str(fresh.message_id), str(first.message_id)]
+    assert [d["executed"] for d in decisions] == [True, None]
+    stats = (await live.http.get("/api/v1/ingest/stats")).json()
+    assert (stats["duplicates"], stats["decisions"]) == (3, 2)
+
+
+async def test_gate_going_offline_raises_an_alert(live: Live) -> None:
+    status_topic = topics.gate_status("ct-parking")
+    async with live.alerts() as alerts_seen, live.gate("ct-parking") as gate:
+        online = GateStatus(gate_id="ct-parking", online=True, agent_version="t")
+        await gate.publish(status_topic, online.to_json(), retain=True)
+        offline = GateStatus(gate_id="ct-parking", online=False)
+        await gate.publish(status_topic, offline.to_json(), retain=True)
+        alert = await asyncio.wait_for(alerts_seen.get(), 15)
+        await gate.publish(status_topic, b"", retain=True)  # leave no retained status behind
+
+    assert (alert.rule, alert.severity, alert.gate_id) == ("gate_offline", "warning", "ct-parking")
+    gates = {g["gate_id"]: g for g in (await live.http.get("/api/v1/gates")).json()}
+    assert gates["ct-parking"]["online"] is False
+    assert gates["ct-parking"]["node_id"] == "marisabella-parking"
+
+
+async def test_passages_sent_while_central_is_down_are_decided_when_it_returns(
+    live: Live,
+) -> None:
+    """The broker keeps central's persistent session and queues what arrives meanwhile."""
+    await movement(live, "LATE001")
+    await live.central.stop()
+    async with live.gate("ct-vittoria") as gate:
+        passage = gate.passage(plate="LATE001")
+        await gate.send(passage)
+        await live.restart()
+        decision = await gate.next_decision()
+        await gate.receipt_for(passage.message_id)
+    assert decision.passage_id == passage.passage_id
+    assert decision.verdict is Verdict.RELEASE
