@@ -1,0 +1,267 @@
+"""Frames from a camera: RTSP, HTTP MJPEG, a video file or a V4L2 device, via OpenCV.
+
+    async with Camera(CameraSettings(source="http://10.0.0.9/video.mjpg")) as cam:
+        frames = await cam.burst(5, 0.2)      # the lane's loop detector fired
+        async for frame in cam.frames():      # or watch the stream
+            ...
+
+A background grabber keeps only the newest frame, so a burst taken when a trigger
+fires shows the truck now, not what the stream buffered seconds ago. A stream that
+drops is reopened with jittered exponential back-off; the loss is logged once when
+it goes and once when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+
+class CameraError(Exception):
+    """Root of the camera driver's errors."""
+
+
+class CameraUnavailable(CameraError):
+    """No frame could be had within the time asked for."""
+
+
+class CameraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(
+        description="rtsp://..., http(s)://... (MJPEG), a video file path, /dev/videoN or N"
+    )
+    camera_id: str = Field(default="cam", description="View id carried by every frame.")
+    open_timeout_s: float = Field(default=5.0, gt=0, description="Give up opening after this.")
+    read_timeout_s: float = Field(
+        default=5.0, gt=0, description="A silent stream is dead after this."
+    )
+    backoff_initial_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
+    backoff_max_s: float = Field(default=30.0, gt=0, description="Longest reconnect delay.")
+    file_fps: float = Field(
+        default=0.0, ge=0, description="Pace for video files (0: the file's own frame rate)."
+    )
+    loop_file: bool = Field(
+        default=False, description="Replay a video file from the start at its end."
+    )
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    image: np.ndarray  # BGR, uint8
+    at: datetime  # UTC, when it was grabbed
+    seq: int  # 1, 2, 3... over the camera's life, across reconnects
+    camera_id: str
+
+
+@dataclass
+class CameraStats:
+    frames: int = 0
+    opens: int = 0
+    failed_opens: int = 0
+    read_failures: int = 0  # reads that ended a connection
+    reconnects: int = 0  # connections reopened after a loss
+    connected: bool = False
+
+
+def source_kind(source: str) -> str:
+    if source.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if source.startswith(("http://", "https://")):
+        return "http"
+    if source.isdigit() or source.startswith("/dev/video"):
+        return "v4l2"
+    return "file"
+
+
+def open_capture(settings: CameraSettings) -> cv2.VideoCapture:
+    """Open the source with the backend that fits it, or raise CameraError."""
+    kind = source_kind(settings.source)
+    timeouts = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        int(settings.open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        int(settings.read_timeout_s * 1000),
+    ]
+    if kind == "v4l2":
+        device = int(settings.source) if settings.source.isdigit() else settings.source
+        cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
+    elif kind == "file":
+        if not Path(settings.source).is_file():
+            raise CameraError(f"no video file at {settings.source}")
+        cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG)
+    else:
+        cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG, timeouts)
+    if not cap.isOpened():
+        cap.release()
+        raise CameraError(f"cannot open {kind} source {settings.source}")
+    return cap
+
+
+class Camera:
+    """One camera: a grabber thread-in-executor keeps its newest frame."""
+
+    def __init__(self, settings: CameraSettings) -> None:
+        self.settings = settings
+        self.stats = CameraStats()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"cam-{settings.camera_id}"
+        )
+        self._cap: cv2.VideoCapture | None = None
+        self._latest: CameraFrame | None = None
+        self._new_frame = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._ended = False  # a file played to its end (and not looped)
+
+    async def __aenter__(self) -> Camera:
+        self._task = asyncio.create_task(
+            self._grab_forever(), name=f"camera-{self.settings.camera_id}"
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._release)
+        self._executor.shutdown(wait=True)
+
+    # -- the grabber ----------------------------------------------------------------
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _open(self) -> None:
+        self._release()
+        self._cap = open_capture(self.settings)
+
+    def _read(self) -> np.ndarray | None:
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        return image if ok and image is not None else None
+
+    def _file_interval_s(self) -> float:
+        if source_kind(self.settings.source) != "file":
+            return 0.0
+        fps = self.settings.file_fps or (self._cap.get(cv2.CAP_PROP_FPS) if self._cap else 0.0)
+        return 1.0 / fps if fps and fps > 0 else 0.04
+
+    async def _grab_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        seq = 0
+        was_lost = False
+        while True:
+            try:
+                await loop.run_in_executor(self._executor, self._open)
+            except CameraError as err:
+                self.stats.failed_opens += 1
+                if attempt == 0:
+                    log.warning("camera %s unavailable: %s", self.settings.camera_id, err)
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            self.stats.opens += 1
+            if was_lost:
+                self.stats.reconnects += 1
+                log.warning("camera %s is back", self.settings.camera_id)
+            self.stats.connected = True
+            attempt = 0
+            interval = self._file_interval_s()
+            while True:
+                started = time.monotonic()
+                image = await loop.run_in_executor(self._executor, self._read)
+                if image is None:
+                    break
+                seq += 1
+                self.stats.frames += 1
+                frame = CameraFrame(image, datetime.now(UTC), seq, self.settings.camera_id)
+                async with self._new_frame:
+                    self._latest = frame
+                    self._new_frame.notify_all()
+                if interval:
+                    await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            self.stats.connected = False
+            if source_kind(self.settings.source) == "file" and not self.settings.loop_file:
+                log.info("camera %s: end of file", self.settings.camera_id)
+                async with self._new_frame:
+                    self._ended = True
+                    self._new_frame.notify_all()
+                return
+            if source_kind(self.settings.source) != "file":
+                self.stats.read_failures += 1
+                log.warning("camera %s lost its stream; reconnecting", self.settings.camera_id)
+                was_lost = True
+
+    def _backoff(self, attempt: int) -> float:
+        # Jittered so that the cameras of a gate that lost power together do not
+        # all knock at once when it comes back.
+        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_initial_s * 2**attempt)
+        return ceiling * random.uniform(0.5, 1.0)
+
+    # -- what users call ------------------------------------------------------------
+
+    async def next_frame(self, after_seq: int = 0, timeout_s: float | None = None) -> CameraFrame:
+        """The first frame newer than `after_seq`; CameraUnavailable if none comes in time."""
+        timeout = timeout_s if timeout_s is not None else self.settings.read_timeout_s
+
+        def ready() -> bool:
+            return self._ended or (self._latest is not None and self._latest.seq > after_seq)
+
+        async with self._new_frame:
+            try:
+                await asyncio.wait_for(self._new_frame.wait_for(ready), timeout)
+            except TimeoutError as err:
+                raise CameraUnavailable(
+                    f"camera {self.settings.camera_id}: no frame in {timeout:.1f} s"
+                ) from err
+            if self._latest is None or self._latest.seq <= after_seq:
+                raise CameraUnavailable(f"camera {self.settings.camera_id}: source ended")
+            return self._latest
+
+    async def frames(self) -> AsyncIterator[CameraFrame]:
+        """Every new frame (the newest at each step: a slow consumer skips frames)."""
+        seq = 0
+        while True:
+            try:
+                frame = await self.next_frame(seq, timeout_s=3600.0)
+            except CameraUnavailable:
+                if self._ended:
+                    return
+                continue
+            seq = frame.seq
+            yield frame
+
+    async def burst(
+        self, n_frames: int, interval_s: float, timeout_s: float | None = None
+    ) -> list[CameraFrame]:
+        """`n_frames` fresh frames, `interval_s` apart: what a trigger asks for."""
+        if n_frames < 1:
+            raise CameraError("a burst needs at least one frame")
+        frames: list[CameraFrame] = []
+        seq = self._latest.seq if self._latest else 0
+        for i in range(n_frames):
+            frame = await self.next_frame(seq, timeout_s)
+            frames.append(frame)
+            seq = frame.seq
+            if i < n_frames - 1:
+                await asyncio.sleep(interval_s)
+        return frames

@@ -1,0 +1,99 @@
+"""A real MJPEG-over-HTTP camera stand-in on loopback, that can be unplugged and plugged back."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+
+WIDTH, HEIGHT = 320, 240
+
+
+def scene(index: int, vehicle: bool) -> np.ndarray:
+    """A still lane; the frame number is stamped top left (see `stamp_of`); a vehicle if asked."""
+    image = np.full((HEIGHT, WIDTH, 3), 150, np.uint8)
+    cv2.rectangle(image, (0, 180), (WIDTH, HEIGHT), (60, 60, 60), -1)  # road
+    if vehicle:
+        cv2.rectangle(image, (60, 60), (260, 200), (30, 30, 220), -1)
+    image[:16, :16] = (index % 30) * 8  # a flat 16 px block survives JPEG
+    return image
+
+
+def stamp_of(image: np.ndarray) -> int:
+    return round(float(image[4:12, 4:12].mean()) / 8)
+
+
+class MjpegCamera:
+    """multipart/x-mixed-replace JPEG stream, as IP cameras serve it."""
+
+    def __init__(self, fps: float = 25.0) -> None:
+        self.fps = fps
+        self.vehicle = False
+        self.port = self._free_port()
+        self._server: ThreadingHTTPServer | None = None
+        self._live = threading.Event()
+
+    @staticmethod
+    def _free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/video.mjpg"
+
+    def start(self) -> None:
+        camera = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                index = 0
+                try:
+                    while camera._live.is_set():
+                        ok, jpeg = cv2.imencode(".jpg", scene(index, camera.vehicle))
+                        body = jpeg.tobytes()
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                            + str(len(body)).encode()
+                            + b"\r\n\r\n"
+                            + body
+                            + b"\r\n"
+                        )
+                        index += 1
+                        time.sleep(1 / camera.fps)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._live.set()
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Unplug: stop accepting and end every open stream."""
+        self._live.clear()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def mjpeg_camera() -> Iterator[MjpegCamera]:
+    camera = MjpegCamera()
+    camera.start()
+    yield camera
+    camera.stop()

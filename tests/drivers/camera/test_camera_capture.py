@@ -1,0 +1,141 @@
+"""Camera capture against a real MJPEG HTTP server on loopback and real video files."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import HEIGHT, WIDTH, MjpegCamera, scene, stamp_of
+
+from drivers.camera import (
+    Camera,
+    CameraSettings,
+    CameraUnavailable,
+    MotionDetector,
+    motion_bursts,
+    source_kind,
+)
+
+FAST = {
+    "open_timeout_s": 2.0,
+    "read_timeout_s": 2.0,
+    "backoff_initial_s": 0.05,
+    "backoff_max_s": 0.3,
+}
+
+
+def test_source_kinds() -> None:
+    assert source_kind("rtsp://10.0.0.9/stream1") == "rtsp"
+    assert source_kind("http://10.0.0.9/video.mjpg") == "http"
+    assert source_kind("/dev/video0") == "v4l2"
+    assert source_kind("0") == "v4l2"
+    assert source_kind("/var/recordings/lane1.avi") == "file"
+
+
+async def test_burst_from_mjpeg_stream(mjpeg_camera: MjpegCamera) -> None:
+    settings = CameraSettings(source=mjpeg_camera.url, camera_id="lane1-front", **FAST)
+    async with Camera(settings) as cam:
+        frames = await cam.burst(3, 0.05)
+    assert [f.seq for f in frames] == sorted({f.seq for f in frames})
+    assert all(f.image.shape == (HEIGHT, WIDTH, 3) for f in frames)
+    assert all(f.camera_id == "lane1-front" and f.at.tzinfo == UTC for f in frames)
+    # Frames are fresh and distinct: the server numbers them.
+    stamps = [stamp_of(f.image) for f in frames]
+    assert len(set(stamps)) == 3
+
+
+async def test_reconnects_when_the_camera_comes_back(mjpeg_camera: MjpegCamera) -> None:
+    settings = CameraSettings(source=mjpeg_camera.url, **FAST)
+    async with Camera(settings) as cam:
+        await cam.burst(2, 0.02)
+        mjpeg_camera.stop()
+        for _ in range(100):
+            if not cam.stats.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not cam.stats.connected
+        assert cam.stats.read_failures >= 1
+        with pytest.raises(CameraUnavailable):
+            await cam.burst(1, 0, timeout_s=0.5)
+        mjpeg_camera.start()
+        frames = await cam.burst(2, 0.02, timeout_s=5.0)
+        assert len(frames) == 2
+        assert cam.stats.reconnects >= 1
+        assert cam.stats.connected
+
+
+async def test_dead_stream_gives_a_clear_error() -> None:
+    nobody = MjpegCamera()  # a free port with no server behind it
+    settings = CameraSettings(source=nobody.url, **FAST)
+    async with Camera(settings) as cam:
+        with pytest.raises(CameraUnavailable, match="no frame in"):
+            await cam.next_frame(timeout_s=0.6)
+        assert cam.stats.failed_opens >= 1
+        assert cam.stats.frames == 0
+
+
+def write_video(path: Path, frames: int) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 25.0, (WIDTH, HEIGHT))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(scene(i, vehicle=i >= frames // 2))
+    writer.release()
+
+
+async def test_video_file_plays_to_its_end(tmp_path: Path) -> None:
+    video = tmp_path / "lane.avi"
+    write_video(video, 12)
+    settings = CameraSettings(source=str(video), file_fps=200.0, **FAST)
+    async with Camera(settings) as cam:
+        seen = [frame async for frame in cam.frames()]
+    # A slow consumer may skip frames, never repeat them; the last one always arrives.
+    assert 1 <= len(seen) <= 12
+    assert seen[-1].seq == 12
+    assert cam.stats.frames == 12
+
+
+async def test_missing_file_is_retried_until_it_appears(tmp_path: Path) -> None:
+    video = tmp_path / "later.avi"
+    settings = CameraSettings(source=str(video), file_fps=100.0, **FAST)
+    async with Camera(settings) as cam:
+        await asyncio.sleep(0.3)
+        assert cam.stats.failed_opens >= 1
+        write_video(video, 5)
+        frame = await cam.next_frame(timeout_s=5.0)
+    assert frame.image.shape == (HEIGHT, WIDTH, 3)
+
+
+def test_motion_detector_sees_a_vehicle_arrive() -> None:
+    detector = MotionDetector()
+    still = [detector.update(scene(i, vehicle=False)) for i in range(3)]
+    arrived = detector.update(scene(3, vehicle=True))
+    standing = detector.update(scene(4, vehicle=True))
+    assert still == [False, False, False]
+    assert arrived is True
+    assert standing is False
+
+
+def test_motion_detector_ignores_sensor_noise() -> None:
+    rng = np.random.default_rng(0)
+    detector = MotionDetector()
+    base = scene(0, vehicle=False).astype(np.int16)
+    noisy = [
+        np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8) for _ in range(5)
+    ]
+    assert not any(detector.update(img) for img in noisy)
+
+
+async def test_motion_starts_a_burst(mjpeg_camera: MjpegCamera) -> None:
+    settings = CameraSettings(source=mjpeg_camera.url, **FAST)
+    async with Camera(settings) as cam:
+        bursts = motion_bursts(cam, MotionDetector(), n_frames=3, interval_s=0.02)
+        await cam.burst(3, 0.02)  # the lane is quiet
+        mjpeg_camera.vehicle = True
+        burst = await asyncio.wait_for(anext(bursts), timeout=5.0)
+        await bursts.aclose()
+    assert len(burst) == 3
+    assert all(f.image[100, 150, 2] > 150 for f in burst)  # the red truck is in view
