@@ -60,7 +60,7 @@ class MjpegCamera:
                 index = 0
                 try:
                     while camera._live.is_set():
-                        ok, jpeg = cv2.imencode(".jpg", scene(index, camera.vehicle))
+                        _, jpeg = cv2.imencode(".jpg", scene(index, camera.vehicle))
                         body = jpeg.tobytes()
                         self.wfile.write(
                             b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
