@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from central.errors import ConfigError
@@ -113,13 +113,22 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> CentralS
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"config file {config_file} not found")
-        values = YamlConfigSettingsSource(CentralSettings, yaml_file=config_file)()
-        values = _resolve_paths(values, config_file.parent)
+        values = _resolve_paths(_read_yaml(config_file), config_file.parent)
     values.update(overrides)
     try:
         return CentralSettings(**values)
     except ValidationError as err:
         raise ConfigError(f"invalid central settings: {err}") from err
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from err
+    if not isinstance(values, dict):
+        raise ConfigError(f"invalid central settings: {path} must hold a mapping of fields")
+    return values
 
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -1,0 +1,81 @@
+"""`corridor central run` as a separate process, driven as a black box (HTTP + MQTT)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from pathlib import Path
+
+import httpx
+import yaml
+from central_support import CORRIDOR, SITE_FILE
+
+from corridor.broker import Broker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_central_run_serves_the_api_and_connects_to_the_broker(
+    site_broker: Broker, central_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    mqtt = site_broker.settings("central", client_id="central-cli-test").model_dump()
+    config = tmp_path / "central.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database_url": f"sqlite+aiosqlite:///{tmp_path / 'central.db'}",
+                "mqtt": mqtt,
+                "signing": {"private_key_file": str(central_key[0])},
+                "site_file": str(SITE_FILE),
+                "api_tokens": {"customs": "s3cret"},
+            }
+        )
+    )
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(CORRIDOR),
+        "central",
+        "run",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            health = await _wait_healthy(http)
+            assert health == {"status": "ok", "mqtt_connected": True, "database": "ok"}
+            body = {"declaration_id": "DEC-CLI-1", "status": "cleared"}
+            refused = await http.post("/api/v1/declarations", json=body)
+            assert refused.status_code == 401
+            created = await http.post(
+                "/api/v1/declarations", json=body, headers={"Authorization": "Bearer s3cret"}
+            )
+            assert created.status_code == 201
+            assert (await http.get("/api/v1/declarations/DEC-CLI-1")).status_code == 200
+            assert (await http.get("/docs")).status_code == 200
+    finally:
+        process.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 10)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _wait_healthy(http: httpx.AsyncClient, attempts: int = 150) -> object:
+    for _ in range(attempts):
+        with contextlib.suppress(httpx.TransportError):
+            response = await http.get("/api/v1/health")
+            if response.json().get("mqtt_connected"):
+                return response.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError("central did not become healthy and connected")
