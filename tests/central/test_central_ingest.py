@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from central_support import BACKENDS, Live
+from central_support import BACKENDS, SITE_GATES, Live, central_settings, start_central
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 
 from central.tables import DecisionRow, PassageRow, RejectedMessageRow
@@ -21,7 +23,8 @@ from contract.messages import (
     SealState,
     Verdict,
 )
-from contract.signing import verify
+from contract.signing import load_public_key, verify
+from corridor.broker import Broker
 
 CONTAINER = "CSQU3054383"
 
@@ -247,3 +250,105 @@ async def test_passages_sent_while_central_is_down_are_decided_when_it_returns(
         await gate.receipt_for(passage.message_id)
     assert decision.passage_id == passage.passage_id
     assert decision.verdict is Verdict.RELEASE
+
+
+async def test_a_whole_mission_path_with_diversion_scan_and_completion(live: Live) -> None:
+    unit = await movement(live, "WALK001", permits={})
+    iot_id = unit["iot_id"]
+    await live.http.put(
+        f"/api/v1/declarations/{unit['declaration_id']}/status", json={"scan_required": True}
+    )
+
+    async def pass_gate(gate_id: str) -> tuple[Verdict, list[HoldReason], str | None]:
+        """One passage; a release is acknowledged as executed, as a gate box would."""
+        async with live.gate(gate_id) as gate:
+            passage = gate.passage(plate="WALK001")
+            await gate.send(passage)
+            decision = await gate.next_decision()
+            if decision.verdict is Verdict.RELEASE:
+                ack = CommandAck(
+                    gate_id=gate_id,
+                    lane_id=decision.lane_id,
+                    decision_id=decision.message_id,
+                    passage_id=passage.passage_id,
+                    executed=True,
+                )
+                await gate.send(ack)
+                await gate.receipt_for(ack.message_id)
+        return decision.verdict, decision.reasons, decision.divert_to
+
+    async def where() -> tuple[int, str | None, list[str], str]:
+        m = (await live.http.get(f"/api/v1/movements/{iot_id}")).json()
+        return m["position"], m["diverted_to"], m["expected_next_nodes"], m["state"]
+
+    hold, release = Verdict.HOLD, Verdict.RELEASE
+    assert await pass_gate("ct-vittoria") == (release, [], None)
+    assert await pass_gate("ct-marisabella") == (
+        release,
+        [HoldReason.PERMIT_MISSING],
+        "marisabella-parking",
+    )
+    assert await where() == (1, "marisabella-parking", ["marisabella-parking"], "active")
+    assert await pass_gate("ct-ac1") == (
+        hold,
+        [HoldReason.WRONG_NODE, HoldReason.PERMIT_MISSING],
+        None,
+    )
+    assert await pass_gate("ct-parking") == (hold, [HoldReason.PERMIT_MISSING], None)
+
+    patched = await live.http.patch(
+        f"/api/v1/movements/{iot_id}/permits", json={"access_permission": True}
+    )
+    assert patched.status_code == 200
+    assert await pass_gate("ct-parking") == (release, [], None)
+    assert await where() == (1, None, ["san-vito-ac1", "san-vito-ac3"], "active")
+    assert await pass_gate("ct-ac3") == (release, [], None)
+    assert await pass_gate("ct-levante") == (hold, [HoldReason.SCAN_NOT_VALIDATED], None)
+
+    await live.http.put(
+        f"/api/v1/declarations/{unit['declaration_id']}/status", json={"scan_validated": True}
+    )
+    assert await pass_gate("ct-levante") == (release, [], None)
+    assert await where() == (3, None, [], "completed")
+    assert await pass_gate("ct-levante") == (hold, [HoldReason.MISSION_COMPLETE], None)
+    alerts = (await live.http.get("/api/v1/alerts")).json()
+    assert [a["rule"] for a in alerts] == ["mission_path_violation"]
+
+
+async def test_ingest_reconnects_after_the_broker_restarts(
+    tmp_path: Path,
+    gate_keys: tuple[Path, dict[str, Ed25519PrivateKey]],
+    central_key: tuple[Path, Path],
+) -> None:
+    """Its own broker, so killing it disturbs no other test."""
+    keys_dir, keys = gate_keys
+    with Broker(tmp_path / "mosquitto", SITE_GATES) as broker:
+        settings = central_settings(
+            f"sqlite+aiosqlite:///{tmp_path / 'central.db'}",
+            mqtt=broker.settings("central", client_id="central-reconnect").model_dump()
+            | {"enabled": True},
+            signing={"private_key_file": central_key[0]},
+            gate_keys_dir=keys_dir,
+        )
+        central, http = await start_central(settings)
+        live = Live(central, http, broker, keys, load_public_key(central_key[1]), settings)
+        try:
+            await live.wait_connected()
+            await movement(live, "BACK001")
+            broker.kill()
+            for _ in range(600):  # until central notices (keepalive or socket close)
+                if not live.central.mqtt_connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert not live.central.mqtt_connected
+            await asyncio.to_thread(broker.start)
+            await live.wait_connected(timeout_s=60)
+            async with live.gate("ct-vittoria") as gate:
+                passage = gate.passage(plate="BACK001")
+                await gate.send(passage)
+                decision = await gate.next_decision()
+            assert decision.passage_id == passage.passage_id
+            assert decision.verdict is Verdict.RELEASE
+        finally:
+            await http.aclose()
+            await central.stop()
