@@ -191,24 +191,36 @@ def interpret(
     if len(text) < 2 or text in NOT_PLATES:
         return None
     zero_regions = set(letter_o_is_zero)
-    best: PlateText | None = None
     variants = [(text, 0.0)]
     if len(text) >= 6:
         variants += [
             (text[:i] + text[i + 1 :], STRAY_DROP_COST if text[i] in STRAY_MARKS else DROP_COST)
             for i in range(1, len(text) - 1)  # a mark sits between characters
         ]
+    # The site's own patterns win whenever one fits: the site knows its traffic.
+    site = [f for f in formats if f.region == "site"]
+    others = [f for f in formats if f.region != "site"]
+    for group in (site, others):
+        best = best_fit(variants, group, zero_regions)
+        if best is not None:
+            return best
+    return None
+
+
+def best_fit(
+    variants: list[tuple[str, float]], formats: Sequence[PlateFormat], zero_regions: set[str]
+) -> PlateText | None:
+    best: PlateText | None = None
     for fmt in formats:
         for variant, drop_cost in variants:
             if drop_cost and not fmt.specific:
                 continue
             # A catch-all shape says nothing about which kind a character is,
             # so it takes the read as it is.
-            fit = (
-                fit_format(variant, fmt)
-                if fmt.specific
-                else ((variant, 0.0) if fmt.pattern.fullmatch(variant) else None)
-            )
+            if fmt.specific:
+                fit = fit_format(variant, fmt)
+            else:
+                fit = (variant, 0.0) if fmt.pattern.fullmatch(variant) else None
             if fit is None:
                 continue
             fitted, cost = fit

@@ -1,0 +1,134 @@
+"""Plate formats per region, confusion correction, fuzzy matching against known plates, voting."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from vision.config import VisionConfig
+from vision.plates import (
+    PlateFormatError,
+    formats_for,
+    interpret,
+    match_known,
+    normalize,
+    plate_distance,
+    vote,
+)
+
+EU = formats_for(["eu"])
+US = formats_for(["us"])
+BR = formats_for(["br"])
+
+
+def text_of(raw: str, formats: list, **kw: object) -> str | None:  # type: ignore[type-arg]
+    found = interpret(raw, formats, **kw)  # type: ignore[arg-type]
+    return found.text if found else None
+
+
+def test_normalize_keeps_only_letters_and_digits() -> None:
+    assert normalize("rk-896 ao") == "RK896AO"
+    assert normalize("CITROËN") == "CITROEN"
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("RK 896 AO", "RK896AO"),  # clean Slovak plate
+        ("RK896A0", "RK896AO"),  # 0 where the shape needs a letter
+        ("RKO99AN", "RK099AN"),  # O where the shape needs a digit
+        ("8A123CD", "BA123CD"),  # 8 read for B
+        ("1B2:5790", "1B25790"),  # Czech plate, the sticker read as a colon
+        ("RK0565AV", "RK565AV"),  # coat of arms between district and number read as 0
+    ],
+)
+def test_eu_formats_correct_confusions(raw: str, want: str) -> None:
+    assert text_of(raw, EU) == want
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("OKT3896", "OKT3896"),
+        ("0KT3896", "OKT3896"),  # a zero in the letter block
+        ("OKT38S6", "OKT3856"),  # S in the digit block
+        ("BRA2E19", "BRA2E19"),  # Mercosul
+    ],
+)
+def test_br_formats(raw: str, want: str) -> None:
+    assert text_of(raw, BR) == want
+
+
+def test_br_rejects_what_is_not_a_brazilian_plate() -> None:
+    assert text_of("AB12", BR) is None
+    assert text_of("ABCDEFG", BR) is None
+
+
+def test_us_reads_round_glyphs_as_zero_and_keeps_vanity_plates() -> None:
+    assert text_of("UH1-FOF", US) == "UH1F0F"
+    assert text_of("QUILLS", US) == "QUILLS"
+    # A confident distinct glyph is kept even where no issued shape has it.
+    assert text_of("DD4C591", US) == "DD4C591"
+
+
+def test_printed_text_that_is_not_a_plate() -> None:
+    for raw in ("2014-05-13 07:41:21", "07:41:21", "30.480 KGS", "NEVADA", "ILLINOIS"):
+        assert interpret(raw, US + EU) is None, raw
+
+
+def test_words_are_not_bent_into_plates() -> None:
+    # FIAT fits no issued shape unless T becomes 7: a pure word is not swapped.
+    found = interpret("FIAT", EU)
+    assert found is None or found.text == "FIAT"
+
+
+def test_site_patterns_come_first() -> None:
+    site = formats_for(["eu"], site_patterns=[r"CD[0-9]{4}"])  # a diplomatic series, say
+    found = interpret("CD1234", site)
+    assert found is not None and found.region == "site" and found.text == "CD1234"
+    found = interpret("CDI234", site)
+    assert found is not None and found.text == "CD1234"
+
+
+def test_bad_patterns_and_regions_are_refused() -> None:
+    with pytest.raises(PlateFormatError):
+        formats_for(["eu"], site_patterns=["[A-Z"])
+    with pytest.raises(PlateFormatError):
+        formats_for(["xx"])
+    with pytest.raises(ValidationError):
+        VisionConfig(regions=["mars"])
+    with pytest.raises(ValidationError):
+        VisionConfig(plate_patterns=["(unclosed"])
+    with pytest.raises(ValidationError):
+        VisionConfig(no_such_field=1)  # type: ignore[call-arg]
+
+
+def test_plate_distance_weighs_visual_confusions() -> None:
+    assert plate_distance("AB123CD", "AB123CD") == 0
+    assert plate_distance("AB123CD", "AB123CO") < plate_distance("AB123CD", "AB123CX")
+    assert plate_distance("0B8", "OB8") == pytest.approx(0.1)
+    assert plate_distance("S5", "55") == pytest.approx(0.2)
+    assert plate_distance("AB123", "AB1234") == 1.0  # one insertion
+
+
+def test_match_known_plates() -> None:
+    known = ["RK896AO", "BA123CD", "OKT3896"]
+    assert match_known("RK896A0", known) == "RK896AO"
+    assert match_known("8A123CD", known) == "BA123CD"
+    assert match_known("XY999ZZ", known) is None
+    # Equally near two known plates: the read cannot tell which.
+    assert match_known("AB1234", ["AB1235", "AB1239"]) is None
+
+
+def test_burst_voting_fuses_near_reads() -> None:
+    reads = [("AB123CD", 0.9), ("AB123C0", 0.5), ("AB123CD", 0.8), ("XY99", 0.3)]
+    votes = vote(reads, frames=3)
+    assert votes[0].text == "AB123CD"
+    assert votes[0].frames == 3
+    assert votes[0].confidence == pytest.approx((0.9 + 0.5 + 0.8) / 3, abs=1e-3)
+    assert [v.text for v in votes[1:]] == ["XY99"]
+
+
+def test_voting_a_single_weak_frame_stays_weak() -> None:
+    (only,) = vote([("AB123CD", 0.6)], frames=5)
+    assert only.confidence == pytest.approx(0.12)

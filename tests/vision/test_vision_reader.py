@@ -1,0 +1,134 @@
+"""End to end: rendered frames through the real OCR engine; the CLI on real photos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.config import VisionConfig
+from vision.errors import ImageError
+from vision.iso6346 import is_valid_code
+from vision.reader import ContainerRead, Frame, LaneVision, PlateRead, load_image
+from vision.synth import render_container_scene, render_plate_scene
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("CORRIDOR_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="module")
+def vision() -> Iterator[LaneVision]:
+    yield LaneVision(VisionConfig(regions=["eu", "br"]))
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (3, "br")])
+def test_rendered_plate_is_read(vision: LaneVision, seed: int, region: str) -> None:
+    scene = render_plate_scene(np.random.default_rng(seed), region=region)
+    truth = scene.objects[0]
+    seen = vision.read_frame(scene.image, view="front")
+    texts = [p.text for p in seen.plates]
+    assert truth.text in texts, (truth.text, texts)
+    read = next(p for p in seen.plates if p.text == truth.text)
+    x1, y1, x2, y2 = read.box
+    tx1, ty1, tx2, ty2 = truth.box
+    assert x1 < tx2 and tx1 < x2 and y1 < ty2 and ty1 < y2  # the box is on the plate
+    assert 0 < read.confidence <= 1
+    assert cv2.imdecode(np.frombuffer(read.crop_jpeg, np.uint8), cv2.IMREAD_COLOR) is not None
+
+
+@pytest.mark.parametrize(("seed", "vertical"), [(11, True), (12, False)])
+def test_rendered_container_code_is_read(vision: LaneVision, seed: int, vertical: bool) -> None:
+    scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
+    truth = scene.objects[0].text
+    seen = vision.read_frame(scene.image, view="top")
+    codes = [c.code for c in seen.containers]
+    assert truth in codes, (truth, codes, [c.code for c in seen.candidates])
+    assert all(is_valid_code(c) for c in codes)
+
+
+def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
+    rng = np.random.default_rng(21)
+    container = render_container_scene(rng, vertical=False)
+    plate = render_plate_scene(np.random.default_rng(1), region="br")
+    frames = [
+        Frame(container.image, "top"),
+        Frame(container.image[:, ::-1].copy(), "mirror"),  # a view that can read nothing
+        Frame(plate.image, "front"),
+    ]
+    reads = vision.read_burst(frames)
+    codes = [r for r in reads if isinstance(r, ContainerRead)]
+    plates = [r for r in reads if isinstance(r, PlateRead)]
+    assert [c.code for c in codes] == [container.objects[0].text]
+    assert codes[0].views == ("top",)
+    assert codes[0].crop_jpeg.startswith(b"\xff\xd8")
+    assert plate.objects[0].text in [p.text for p in plates]
+
+
+def test_bad_frames_are_refused_clearly(vision: LaneVision, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8 this is not really a jpeg")
+    with pytest.raises(ImageError, match="not a decodable image"):
+        load_image(corrupt)
+    with pytest.raises(ImageError, match="cannot read"):
+        load_image(tmp_path / "missing.jpg")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageError, match="empty"):
+        load_image(tmp_path / "empty.jpg")
+    with pytest.raises(ImageError):
+        vision.read_frame(np.zeros((4, 4), np.uint8))
+    # A burst with one bad frame still reads the others.
+    plate = render_plate_scene(np.random.default_rng(1), region="br")
+    reads = vision.read_burst(
+        [Frame(np.zeros((2, 2, 3), np.uint8), "x"), Frame(plate.image, "front")]
+    )
+    assert plate.objects[0].text in [r.text for r in reads if isinstance(r, PlateRead)]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("corridor")), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_cli_read_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
+    good = tmp_path / "plate.jpg"
+    cv2.imwrite(str(good), render_plate_scene(np.random.default_rng(1), region="br").image)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"garbage")
+    result = run_cli("vision", "read", str(bad), str(good), "--json")
+    assert result.returncode == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["file"] == str(bad) and "not a decodable image" in first["error"]
+    assert second["file"] == str(good) and "error" not in second
+    assert "1 of 2 images could not be read" in result.stderr
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
+def test_cli_read_on_real_photos_emits_the_promised_json() -> None:
+    photos = [
+        sorted((SHARED_DATA / "plates_openalpr_eu").glob("*.jpg"))[0],
+        sorted((SHARED_DATA / "containers_marsa").glob("*.jpg"))[0],
+    ]
+    result = run_cli("vision", "read", *map(str, photos), "--json")
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["file"] for o in objects] == [str(p) for p in photos]
+    for obj in objects:
+        assert set(obj) == {"file", "plates", "containers"}
+        for plate in obj["plates"]:
+            assert set(plate) == {"text", "confidence", "box"} and len(plate["box"]) == 4
+        for code in obj["containers"]:
+            assert set(code) == {"code", "size_type", "confidence", "box"}
+            assert is_valid_code(code["code"])
