@@ -8,7 +8,7 @@ export YOLO_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/var/numba-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv sysdeps demo test check bench format clean
+.PHONY: venv sysdeps demo test check bench format clean train
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ format: venv
 
 bench: venv sysdeps
 	$(BIN)/python -m bench
+
+# The vision region detector: torch + ultralytics in their own venv (never at run time).
+# TRAIN_ARGS="--images 2400 --hours 1.25" bounds it; see vision/models/README.md.
+TRAIN_VENV ?= .venv-train
+train: sysdeps
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(TRAIN_VENV)/bin/pip install -q -e '.[train]'
+	nice -n 15 $(TRAIN_VENV)/bin/python -m vision.train $(TRAIN_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
