@@ -43,7 +43,8 @@ bench: venv sysdeps
 # The vision region detector: torch + ultralytics in their own venv (never at run time).
 # TRAIN_ARGS="--images 2400 --hours 1.25" bounds it; see vision/models/README.md.
 TRAIN_VENV ?= .venv-train
-train: sysdeps
+train:
+	CORRIDOR_EXTRA_DEBS="fonts-dejavu-core" bash scripts/ensure-system-deps
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(TRAIN_VENV)/bin/pip install -q -e '.[train]'
