@@ -324,6 +324,8 @@ class NmeaDecoder:
             if rmc.time is None or rmc.date is None:
                 s.clock = _Clock()  # a warning without time: the date is gone too
                 update.time = True
+            elif rmc.time is not None:
+                s.this_frac = float(rmc.time.text)
             return
         if rmc.time is not None and rmc.date is not None:
             yy, month, day = rmc.date
@@ -579,7 +581,9 @@ def _registered_time(typed: nmea.Decoded | None) -> nmea.TimeOfDay | None:
     match typed:
         case nmea.GGA() | nmea.GLL() | nmea.GNS():
             return typed.time
-        case nmea.RMC() if typed.status in ("A", "D") and typed.date is not None:
+        case nmea.RMC() if typed.date is not None:
+            # a warning RMC's time may be bogus (MTK, Royaltek), so it does not date the
+            # fix; it still marks a new cycle, or a lost fix would spoil the last good one
             return typed.time
         case nmea.ZDA() if _valid_zda_date(typed):
             return typed.time

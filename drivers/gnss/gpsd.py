@@ -174,7 +174,9 @@ def tpv_to_fix(
     """A Fix from a gpsd TPV report (plus the latest SKY and a GST of the same time)."""
     time = datetime.fromisoformat(str(tpv["time"]).replace("Z", "+00:00"))
     mode = FixMode(max(int(tpv.get("mode", 1)), 1))
-    positioned = mode >= FixMode.TWO_D and "lat" in tpv and "lon" in tpv
+    positioned = mode >= FixMode.TWO_D
+    if positioned and ("lat" not in tpv or "lon" not in tpv):
+        raise ValueError(f"a mode {int(mode)} TPV without a position")
     sky = sky or {}
     same_time_gst = gst if gst and gst.get("time") == tpv["time"] else {}
     track = tpv.get("track")

@@ -147,6 +147,14 @@ def _number(sentence: Sentence, number: int) -> float | None:
     return float(value)
 
 
+def _magnitude(sentence: Sentence, number: int) -> float | None:
+    """A number that cannot be negative (a speed, a DOP, an error estimate)."""
+    value = _number(sentence, number)
+    if value is not None and value < 0:
+        raise _bad(sentence, number, "a non-negative number")
+    return value
+
+
 def _integer(sentence: Sentence, number: int) -> int | None:
     value = sentence.field(number)
     if not value:
@@ -363,10 +371,10 @@ def _gga(s: Sentence) -> GGA:
         position=_position(s, 2),
         quality=_integer(s, 6),
         satellites=_integer(s, 7) or 0,
-        hdop=_number(s, 8),
+        hdop=_magnitude(s, 8),
         altitude_msl_m=_number(s, 9),
         geoid_separation_m=_number(s, 11),
-        dgps_age_s=_number(s, 13),
+        dgps_age_s=_magnitude(s, 13),
         dgps_station=_integer(s, 14),
     )
 
@@ -376,7 +384,7 @@ def _rmc(s: Sentence) -> RMC:
         time=_time(s, 1),
         status=_flag(s, 2, "ADV"),
         position=_position(s, 3),
-        speed_knots=_number(s, 7),
+        speed_knots=_magnitude(s, 7),
         course_deg=_number(s, 8),
         date=_date(s, 9),
         faa_mode=s.field(12) if len(s.fields) >= 12 else None,
@@ -411,7 +419,7 @@ def _gns(s: Sentence) -> GNS:
         position=_position(s, 2),
         modes=s.field(6),
         satellites=_integer(s, 7) or 0,
-        hdop=_number(s, 8),
+        hdop=_magnitude(s, 8),
         altitude_msl_m=_number(s, 9),
         geoid_separation_m=_number(s, 10),
         nav_status=s.field(13),
@@ -422,7 +430,7 @@ def _vtg(s: Sentence) -> VTG:
     return VTG(
         course_deg=_number(s, 1),
         magnetic_course_deg=_number(s, 3),
-        speed_knots=_number(s, 5),
+        speed_knots=_magnitude(s, 5),
         faa_mode=s.field(9) if len(s.fields) >= 9 else None,
     )
 
@@ -437,9 +445,9 @@ def _gsa(s: Sentence) -> GSA:
         talker=s.talker,
         fix_mode=_flag(s, 2, "123E"),
         satellites_used=used,
-        pdop=_number(s, dops_at),
-        hdop=_number(s, dops_at + 1),
-        vdop=_number(s, dops_at + 2),
+        pdop=_magnitude(s, dops_at),
+        hdop=_magnitude(s, dops_at + 1),
+        vdop=_magnitude(s, dops_at + 2),
         field_count=len(s.fields) + 1,
     )
 
@@ -463,13 +471,13 @@ def _gsv(s: Sentence) -> GSV:
 def _gst(s: Sentence) -> GST:
     return GST(
         time=_time(s, 1),
-        rms_range_m=_number(s, 2),
-        major_m=_number(s, 3),
-        minor_m=_number(s, 4),
+        rms_range_m=_magnitude(s, 2),
+        major_m=_magnitude(s, 3),
+        minor_m=_magnitude(s, 4),
         orientation_deg=_number(s, 5),
-        lat_err_m=_number(s, 6),
-        lon_err_m=_number(s, 7),
-        alt_err_m=_number(s, 8),
+        lat_err_m=_magnitude(s, 6),
+        lon_err_m=_magnitude(s, 7),
+        alt_err_m=_magnitude(s, 8),
     )
 
 
