@@ -71,9 +71,7 @@ class NmeaSerialReceiver:
     ) -> None:
         if self._writer is not None:
             self._writer.close()
-            with contextlib.suppress(
-                serial.SerialException, OSError
-            ):  # the port is already gone
+            with contextlib.suppress(serial.SerialException, OSError):  # the port is already gone
                 await self._writer.wait_closed()
         self._reader = self._writer = None
 
