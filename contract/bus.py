@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,9 @@ def client(
         keepalive=settings.keepalive_s,
         timeout=10,
         max_queued_outgoing_messages=10000,
+        # Without it Nagle holds each small QoS 1 publish until the peer's delayed ACK:
+        # ~45 ms per hop on loopback. The broker needs `set_tcp_nodelay true` as well.
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
 
 
