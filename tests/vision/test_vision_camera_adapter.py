@@ -1,0 +1,135 @@
+"""The lane's camera adapter end to end: a real MJPEG server on loopback -> capture -> reads."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+
+from contract import IdentifierKind
+from edge.adapters.camera import CameraAdapter, CameraConfig, CameraView
+from edge.observations import IdentifierRead, Observation
+from vision.config import VisionConfig
+from vision.synth import render_plate_scene
+
+PLATE = render_plate_scene(np.random.default_rng(1), region="br")
+EMPTY_LANE = np.full_like(PLATE.image, 120)
+
+
+class SceneServer:
+    """Serves whatever `image` is as an MJPEG stream, like an IP camera."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=f")
+                self.end_headers()
+                try:
+                    while server.live:
+                        _, jpeg = cv2.imencode(".jpg", server.image)
+                        body = jpeg.tobytes()
+                        head = f"--f\r\nContent-Type: image/jpeg\r\nContent-Length: {len(body)}"
+                        head += "\r\n\r\n"
+                        self.wfile.write(head.encode() + body + b"\r\n")
+                        time.sleep(0.04)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.live = True
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.live = False
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def camera_server() -> Iterator[SceneServer]:
+    server = SceneServer(EMPTY_LANE)
+    yield server
+    server.close()
+
+
+def adapter_for(server: SceneServer, trigger: str, seen: list[Observation]) -> CameraAdapter:
+    config = CameraConfig(
+        name="lane1-cam",
+        views=[CameraView(view="front", source=f"http://127.0.0.1:{server.port}/video.mjpg")],
+        trigger=trigger,  # type: ignore[arg-type]
+        burst_frames=2,
+        burst_interval_s=0.05,
+        vision=VisionConfig(regions=["br"]),
+    )
+    return CameraAdapter(config, seen.append)
+
+
+async def wait_until(condition: object, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_capture_reports_plate_reads_with_crops(camera_server: SceneServer) -> None:
+    seen: list[Observation] = []
+    adapter = adapter_for(camera_server, "external", seen)
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        camera_server.image = PLATE.image
+        await asyncio.sleep(0.3)  # the newest frame shows the truck now
+        count = await adapter.capture()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    reads = [o for o in seen if isinstance(o, IdentifierRead)]
+    assert count == len(reads) >= 1
+    plate = next(r for r in reads if r.value == PLATE.objects[0].text)
+    assert plate.kind == IdentifierKind.PLATE
+    assert plate.source == "lane1-cam:front"
+    assert plate.detail["frames"] == "2"
+    assert plate.crop_jpeg is not None and plate.crop_jpeg.startswith(b"\xff\xd8")
+
+
+async def test_motion_starts_a_capture(camera_server: SceneServer) -> None:
+    seen: list[Observation] = []
+    adapter = adapter_for(camera_server, "motion", seen)
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        await asyncio.sleep(0.3)
+        assert seen == []  # an empty, still lane reads nothing
+        camera_server.image = PLATE.image  # the truck pulls up
+        await wait_until(
+            lambda: any(getattr(o, "value", "") == PLATE.objects[0].text for o in seen)
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_probe_says_whether_the_camera_answers(camera_server: SceneServer) -> None:
+    ok = await adapter_for(camera_server, "external", []).probe()
+    assert ok.ok and "front:" in ok.detail
+    camera_server.close()
+    dead = await adapter_for(camera_server, "external", []).probe()
+    assert not dead.ok
