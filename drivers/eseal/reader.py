@@ -38,6 +38,7 @@ from drivers.eseal.link import (
     ReaderStatus,
     encode,
 )
+from drivers.probe import ProbeResult
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,6 @@ class SealCommandOutcome(_Frozen):
     accepted: bool
     reader_status: ReaderStatus
     tag_result: air.TagResult | None = Field(description="None when no tag answered")
-
-
-class ProbeResult(_Frozen):
-    ok: bool
-    detail: str
-    round_trip_ms: float | None = None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drivers.probe import ProbeResult
 from drivers.scanner.errors import LineError, ScannerLinkError, ScannerTimeout
 from drivers.scanner.protocol import MAX_LINE, Line, decode, encode, parse_utc
 
@@ -100,12 +101,6 @@ class ScannerFaultCleared(_Frozen):
 
 
 ScannerEvent = ScanStarted | ScanCompleted | ScanAborted | ScannerFault | ScannerFaultCleared
-
-
-class ProbeResult(_Frozen):
-    ok: bool
-    detail: str
-    round_trip_ms: float | None = None
 
 
 @dataclass

@@ -39,6 +39,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1905
 
+from drivers.probe import ProbeResult
 from drivers.snmp import oids
 from drivers.snmp.errors import SnmpRequestError, SnmpTimeout
 from drivers.snmp.oids import OID, IfOperStatus, UpsBatteryStatus, UpsOutputSource
@@ -130,12 +131,6 @@ class HostReading(_Frozen):
 
 
 HealthReading = UpsReading | SwitchReading | HostReading
-
-
-class ProbeResult(_Frozen):
-    ok: bool
-    detail: str
-    round_trip_ms: float | None = None
 
 
 @dataclass
