@@ -390,8 +390,16 @@ class Pipeline:
             session, "command_ack", ack.model_dump(mode="json"), inbound.received_at
         )
         decision = await session.get(DecisionRow, ack.decision_id)
-        if decision is None or decision.gate_id != ack.gate_id:
-            log.warning("ack from %s names unknown decision %s", ack.gate_id, ack.decision_id)
+        if decision is None or (decision.gate_id, decision.passage_id) != (
+            ack.gate_id,
+            ack.passage_id,
+        ):
+            log.warning(
+                "ack from %s names no decision %s for passage %s",
+                ack.gate_id,
+                ack.decision_id,
+                ack.passage_id,
+            )
             return
         decision.executed = ack.executed
         decision.rejected_because = ack.rejected_because
