@@ -294,8 +294,9 @@ def _schedule(
         if burst is not None:
             point = _replace_send(point, burst.end_s)
         sent.append(point)
-    order = {p.seq: rng.random() for p in sent}  # ties (one burst) go out in random order
-    sent.sort(key=lambda p: (p.send_s, order[p.seq] if p.send_s != p.device_s else -1.0))
+    # a burst goes out in random order, before the live fix taken as the device reconnects
+    order = {p.seq: rng.random() if p.send_s != p.device_s else 1.0 for p in sent}
+    sent.sort(key=lambda p: (p.send_s, order[p.seq]))
     return Plan(journey, sent, dropped, arrival_s)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from gnss_io import collect, log_lines, write_lines
 from gnss_regress import decode_log
-from test_receiver import collect, log_lines, write_lines
 
 from drivers.gnss import FixMode, GpsdClient, GpsdError, tpv_to_fix
 
@@ -44,10 +45,11 @@ async def test_gpsd_fixes_agree_with_our_own_decoding(
 
 
 async def test_nothing_listening_raises() -> None:
-    from conftest import free_port
-
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # a port nobody listens on
     with pytest.raises(GpsdError, match="cannot reach gpsd"):
-        async with GpsdClient("127.0.0.1", free_port(), connect_timeout_s=2):
+        async with GpsdClient("127.0.0.1", port, connect_timeout_s=2):
             pass
 
 
