@@ -41,7 +41,7 @@ HR_COUNT = 4
 
 DEFAULT_MOTION_TIME_MS = 2000
 DEFAULT_HOLD_OPEN_MS = 5000
-MOTION_TIME_RANGE_MS = (100, 30000)
+MOTION_TIME_RANGE_MS = (100, 60000)
 # A limit switch not reached in twice the configured travel time means a jammed arm
 # or a broken switch: either way the controller can no longer tell where the arm is.
 LIMIT_TIMEOUT_FACTOR = 2
