@@ -17,6 +17,8 @@ class SimulatedTagHardware:
         self.flash: dict[str, bytes] = {}
         self.log: list[bytes] = []
         self.clock_offset_s = 0.0
+        self.radio_in = bytearray()  # what the reader's radio sent to the tag
+        self.radio_out: list[bytes] = []  # what the tag transmitted
 
     # -- what a field test does to a seal
     def cut_shackle(self) -> None:
@@ -58,3 +60,13 @@ class SimulatedTagHardware:
 
     def log_append(self, record: bytes) -> None:
         self.log.append(bytes(record))
+
+    def radio_read(self) -> bytes | None:
+        data, self.radio_in = bytes(self.radio_in), bytearray()
+        return data or None
+
+    def radio_write(self, data: bytes) -> None:
+        self.radio_out.append(bytes(data))
+
+    def sleep_ms(self, ms: int) -> None:
+        time.sleep(ms / 1000)

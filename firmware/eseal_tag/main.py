@@ -49,19 +49,31 @@ def radio_frame(payload):
     return SYNC + bytes((len(payload),)) + payload
 
 
-def run(hal):
-    tag = EsealTag(hal)
-    framer = RadioFramer()
-    last_beacon = hal.utc_s()
-    while True:
-        for frame in framer.feed(hal.radio_read() or b""):
-            reply = tag.handle(frame)
+class TagLoop:
+    """The tag's main loop, one pass at a time (so it runs under tests too)."""
+
+    def __init__(self, hal):
+        self.hal = hal
+        self.tag = EsealTag(hal)
+        self.framer = RadioFramer()
+        self._last_beacon = hal.utc_s()
+
+    def step(self):
+        hal = self.hal
+        for frame in self.framer.feed(hal.radio_read() or b""):
+            reply = self.tag.handle(frame)
             if reply:
                 hal.radio_write(radio_frame(reply))
-        beacon = tag.tick()
-        if beacon is None and hal.utc_s() - last_beacon >= BEACON_S:
-            beacon = tag.status_frame()
+        beacon = self.tag.tick()
+        if beacon is None and hal.utc_s() - self._last_beacon >= BEACON_S:
+            beacon = self.tag.status_frame()
         if beacon:
-            last_beacon = hal.utc_s()
+            self._last_beacon = hal.utc_s()
             hal.radio_write(radio_frame(beacon))
+
+
+def run(hal):
+    loop = TagLoop(hal)
+    while True:
+        loop.step()
         hal.sleep_ms(WAKE_MS)
