@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "central": ("central", "Run the central service; migrate its database."),
     "ledger": ("ledger", "Verify the hash-chained ledger offline."),
     "edge": ("edge", "Run a gate box; diagnose its devices."),
+    "demo": ("demo", "A whole port on this machine, driven by a scenario file."),
 }
 
 

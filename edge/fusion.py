@@ -2,10 +2,11 @@
 
 Per kind, reads of the same normalised value are one candidate whose confidence
 is the noisy-OR over the devices that read it (independent devices that agree
-reinforce each other; one device repeating itself does not). A plate candidate within one edit of a stronger one is taken as a
-misread of it: it is folded in and lowers the winner's confidence in proportion
-to the evidence against it. Container codes are never folded — two distinct
-check-digit-valid codes are two containers. RFID reads weaker than the lane's
+reinforce each other; one device repeating itself does not). A plate candidate
+within one edit of a stronger one is taken as a misread of it: it is folded in
+and lowers the winner's confidence in proportion to the evidence against it.
+Container codes are never folded: two distinct check-digit-valid codes are two
+containers. RFID reads weaker than the lane's
 RSSI floor are dropped by the adapter (tags of the next lane).
 """
 

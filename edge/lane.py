@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -81,6 +81,9 @@ class Lane:
         self._cycles = 0
         self._arrival = False
         self._collecting = False
+        self._consumed_until = datetime.min.replace(tzinfo=UTC)
+        self._lane_cleared_at = datetime.min.replace(tzinfo=UTC)  # reads before: last vehicle
+        self._occupied = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._decisions = asyncio.Lock()
         self.released: list[tuple[UUID, float]] = []  # passage id, perf_counter at coil write
@@ -137,6 +140,10 @@ class Lane:
                 log.info("%s/%s: vehicle left without release", self.gate_id, self.lane_id)
                 self.pending = None
             self._arrival = inputs.arrival_loop
+            occupied = inputs.arrival_loop or inputs.safety_loop
+            if self._occupied and not occupied:
+                self._lane_cleared_at = inputs.at
+            self._occupied = occupied
             await asyncio.sleep(self.config.poll_interval_s)
 
     def _set_barrier(self, state: BarrierState, fault_code: int, cycles: int) -> None:
@@ -159,7 +166,14 @@ class Lane:
         try:
             await asyncio.sleep(self.config.read_window_s)
             closed_at = utc_now()
-            since = started_at - timedelta(seconds=self.config.lookback_s)
+            # Reads before the trip count (a camera sees the truck coming), but never reads
+            # that belonged to the previous vehicle's passage.
+            since = max(
+                started_at - timedelta(seconds=self.config.lookback_s),
+                self._consumed_until,
+                self._lane_cleared_at,
+            )
+            self._consumed_until = closed_at
             passage = self._build(started_at, closed_at, self._collect(since, closed_at))
         finally:
             self._collecting = False

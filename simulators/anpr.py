@@ -53,8 +53,9 @@ class AnprCameraSim:
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._clients.add(writer)
-        with contextlib.suppress(OSError):
-            await reader.read()  # the feed is one-way; wait for the client to go
+        # The feed is one-way: wait for the client to go (or for the server to stop).
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            await reader.read()
         self._clients.discard(writer)
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
@@ -65,6 +66,8 @@ class BarrierModel:
     refused_commands: int = 0
     _motion_since: float = 0.0
     _clear_since: float | None = None
+    _crossed: bool = False  # a vehicle crossed since the arm opened: one opening, one vehicle
+    on_vehicle_left: list[Callable[[str], None]] = field(default_factory=list)
 
     # ------------------------------------------------------------- inputs
 
@@ -116,6 +119,7 @@ class BarrierModel:
             self._start_motion(PlcState.OPENING)
             self.cycles += 1
         self._clear_since = None
+        self._crossed = False
         return True
 
     def command_close(self) -> bool:
@@ -162,8 +166,13 @@ class BarrierModel:
         for v in self.vehicles:
             if v.crossing_since is None:
                 self.vehicles.remove(v)
+                self._left(v.label)
                 return v.label
         return None
+
+    def _left(self, label: str) -> None:
+        for callback in self.on_vehicle_left:
+            callback(label)
 
     # ------------------------------------------------------------- time
 
@@ -196,6 +205,8 @@ class BarrierModel:
                 if now - v.crossing_since >= self.crossing_s:
                     self.vehicles.remove(v)
                     self.passed.append(v.label)
+                    self._crossed = True
+                    self._left(v.label)
                 continue
             if self.position >= 1.0 and v is self.vehicles[0]:
                 v.drive_off_at = v.drive_off_at or now
@@ -205,10 +216,19 @@ class BarrierModel:
                 v.drive_off_at = None
 
     def _auto_close(self, now: float) -> None:
+        """Close as soon as the vehicle has crossed (no tailgating), or HOLD_OPEN_MS after
+        both loops are clear when nobody comes."""
         if self.state != PlcState.OPEN:
             self._clear_since = None
             return
-        if self.arrival_loop or self.safety_loop:
+        if self.safety_loop:
+            self._clear_since = None
+            return
+        if self._crossed:
+            self._crossed = False
+            self._start_motion(PlcState.CLOSING)
+            return
+        if self.arrival_loop:
             self._clear_since = None
             return
         self._clear_since = self._clear_since or now

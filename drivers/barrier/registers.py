@@ -36,7 +36,9 @@ IR_COUNT = 7
 
 # Holding registers (FC3/FC6/FC16).
 HR_MOTION_TIME_MS = 0  # arm travel time, default 2000
-HR_HOLD_OPEN_MS = 1  # auto-close this long after both loops clear, default 5000
+# The arm closes as soon as a vehicle has crossed the safety loop (one opening, one vehicle),
+# or HOLD_OPEN_MS after both loops are clear when nobody comes. Default 5000.
+HR_HOLD_OPEN_MS = 1
 HR_FORCE_INPUTS = 2  # bit0 arrival loop, bit1 safety loop (commissioning / simulation)
 HR_FORCE_ENABLE = 3  # 0/1
 HR_COUNT = 4

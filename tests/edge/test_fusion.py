@@ -9,7 +9,9 @@ from edge.observations import IdentifierRead
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def read(kind: IdentifierKind, value: str, confidence: float, source: str = "cam") -> IdentifierRead:
+def read(
+    kind: IdentifierKind, value: str, confidence: float, source: str = "cam"
+) -> IdentifierRead:
     return IdentifierRead(kind=kind, value=value, confidence=confidence, source=source, at=AT)
 
 
@@ -41,7 +43,9 @@ def test_a_plate_misread_is_folded_into_the_stronger_read_and_lowers_confidence(
 
 
 def test_distinct_plates_are_both_kept() -> None:
-    fused = fuse([read(IdentifierKind.PLATE, "AB123CD", 0.9), read(IdentifierKind.PLATE, "XY987ZW", 0.8)])
+    fused = fuse(
+        [read(IdentifierKind.PLATE, "AB123CD", 0.9), read(IdentifierKind.PLATE, "XY987ZW", 0.8)]
+    )
     assert {f.value for f in fused} == {"AB123CD", "XY987ZW"}
 
 

@@ -102,7 +102,6 @@ async def _play_central(broker: Broker, gate_id: str, lane: Lane) -> None:
             await asyncio.sleep(0.2)
 
 
-
 async def _serve(central: MqttClient, gate_id: str, lane: Lane) -> None:
     async for message in central.messages:
         topic, payload = str(message.topic), bytes(message.payload)  # type: ignore[arg-type]
@@ -156,9 +155,11 @@ async def gate_box(
         ]
         try:
             await _wait(
-                lambda: camera.connected > 0
-                and agent.lanes["lane-1"].plc.connected
-                and lane.central is not None
+                lambda: (
+                    camera.connected > 0
+                    and agent.lanes["lane-1"].plc.connected
+                    and lane.central is not None
+                )
             )
             yield lane
         finally:
@@ -194,7 +195,9 @@ async def test_a_valid_release_opens_the_barrier_once(
         await _wait(lambda: lane.plc.model.passed == ["AB123CD"])
 
         # The same signed release again, with the next vehicle waiting: a replay.
+        lane.rfid.tag_leaves(TAG)
         second = await lane.arrive("XY987ZW")
+        assert second.values(IdentifierKind.PLATE) == ["XY987ZW"]
         replay_ack = await lane.send(release)
         assert not replay_ack.executed and replay_ack.rejected_because == "replayed"
         assert lane.plc.model.cycles == 1

@@ -26,7 +26,7 @@ def test_a_message_is_due_until_receipted_and_survives_a_restart(tmp_path: Path)
     box.mark_sent(str(first.message_id))
     # Sent but not receipted: not due again until the resend interval passes.
     assert [m.message_id for m in box.due(resend_after_s=5)] == [str(second.message_id)]
-    assert [m.message_id for m in box.due(resend_after_s=0)][0] == str(first.message_id)
+    assert next(m.message_id for m in box.due(resend_after_s=0)) == str(first.message_id)
     box.close()
 
     reopened = Outbox(path)  # a reboot

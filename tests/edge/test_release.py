@@ -64,7 +64,9 @@ def test_release_from_unknown_key_is_refused() -> None:
 
 def test_tampered_release_is_refused() -> None:
     """A valid hold whose verdict is flipped to release after signing."""
-    hold = sign(decision(verdict=Verdict.HOLD, reasons=[HoldReason.NOT_CLEARED]), CENTRAL, "central-1")
+    hold = sign(
+        decision(verdict=Verdict.HOLD, reasons=[HoldReason.NOT_CLEARED]), CENTRAL, "central-1"
+    )
     flipped = hold.model_copy(update={"verdict": Verdict.RELEASE, "reasons": []})
     assert check(flipped) == Refusal.BAD_SIGNATURE
 
@@ -82,7 +84,9 @@ def test_expired_release_is_refused() -> None:
 
 def test_release_from_the_future_is_refused() -> None:
     later = utc_now() + timedelta(minutes=5)
-    d = sign(decision(issued_at=later, expires_at=later + timedelta(seconds=30)), CENTRAL, "central-1")
+    d = sign(
+        decision(issued_at=later, expires_at=later + timedelta(seconds=30)), CENTRAL, "central-1"
+    )
     assert check(d) == Refusal.NOT_YET_VALID
 
 
