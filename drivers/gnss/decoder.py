@@ -65,6 +65,12 @@ class _FixState:
     speed_derived: bool = False
     track: float | None = None
 
+    def copy(self) -> _FixState:
+        return _FixState(
+            self.time, self.mode, self.lat, self.lon, self.alt_msl, self.geoid_sep,
+            self.speed, self.speed_derived, self.track,
+        )  # fmt: skip
+
 
 @dataclass
 class _Update:
@@ -485,7 +491,7 @@ class NmeaDecoder:
         if fix.time > 0:
             elapsed = (fix.time - s.lastfix.time) / 1e9
             if abs(elapsed) > 0.0099:
-                s.oldfix = copy.copy(s.lastfix)  # time moved on: last becomes old
+                s.oldfix = s.lastfix.copy()  # time moved on: last becomes old
             else:
                 elapsed = (fix.time - s.oldfix.time) / 1e9
         if fix.speed is not None and fix.speed > 9999.9:
@@ -495,7 +501,7 @@ class NmeaDecoder:
             fix.speed = self._derived_speed(elapsed)
             fix.speed_derived = fix.speed is not None
         if fix.time > 0:
-            s.lastfix = copy.copy(fix)
+            s.lastfix = fix.copy()
 
     def _derived_speed(self, elapsed: float) -> float | None:
         fix, old = self._s.fix, self._s.oldfix

@@ -13,6 +13,7 @@ half-believed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,26 +52,28 @@ _MIN_FIELDS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """A checksum-valid sentence: its address (`GPGGA`, `PSRFEPE`) and data fields."""
+    """A checksum-valid sentence: its address (`GPGGA`, `PSRFEPE`) and data fields.
+
+    `kind` is `GGA` for a standard sentence from any talker and the whole address
+    otherwise; `talker` is `GP`, `GN`, ... for a standard sentence, else empty.
+    """
 
     address: str
     fields: tuple[str, ...]
+    kind: str = dataclasses.field(init=False)
+    talker: str = dataclasses.field(init=False)
 
-    @property
-    def kind(self) -> str:
-        """`GGA` for a standard sentence from any talker; the whole address otherwise."""
-        if len(self.address) == 5 and self.address[2:] in SUPPORTED:
-            return self.address[2:]
-        return self.address
-
-    @property
-    def talker(self) -> str:
-        """`GP`, `GN`, ... for a standard sentence; empty for a proprietary one."""
-        return self.address[:2] if self.kind != self.address else ""
+    def __post_init__(self) -> None:
+        standard = len(self.address) == 5 and self.address[2:] in SUPPORTED
+        object.__setattr__(self, "kind", self.address[2:] if standard else self.address)
+        object.__setattr__(self, "talker", self.address[:2] if standard else "")
 
     def field(self, number: int) -> str:
         """Field `number` as NMEA documents count them (1 = first after the address)."""
-        return self.fields[number - 1] if 0 < number <= len(self.fields) else ""
+        try:
+            return self.fields[number - 1] if number > 0 else ""
+        except IndexError:
+            return ""
 
 
 def checksum(body: str) -> str:
@@ -159,6 +162,8 @@ def _integer(sentence: Sentence, number: int) -> int | None:
     value = sentence.field(number)
     if not value:
         return None
+    if value.isdigit() and value.isascii():
+        return int(value)
     if not _INTEGER.fullmatch(value):
         raise _bad(sentence, number, "an integer")
     return int(value)
