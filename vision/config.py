@@ -14,8 +14,9 @@ class VisionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     regions: list[str] = Field(
-        default=["eu", "us", "br"],
-        description="Plate regions whose formats are accepted (eu, us, br).",
+        default=["us", "eu", "br"],
+        description="Plate regions whose formats are accepted (us, eu, br); where two "
+        "regions fit a read equally well, the one listed first wins: list your own first.",
     )
     plate_patterns: list[str] = Field(
         default=[],

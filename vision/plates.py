@@ -46,13 +46,9 @@ REGION_FORMATS: dict[str, tuple[PlateFormat, ...]] = {
         plate_format("eu", "DE", r"[A-Z]{1,3}[A-Z]{1,2}[0-9]{1,4}[EH]?"),
         plate_format("eu", "any", r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{5,8}", specific=False),
     ),
-    "us": (
-        plate_format("us", "N LLL NNN", r"[0-9][A-Z]{3}[0-9]{3}"),
-        plate_format("us", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
-        plate_format("us", "LLL NNN", r"[A-Z]{3}[0-9]{3}"),
-        plate_format("us", "NNN LLL", r"[0-9]{3}[A-Z]{3}"),
-        plate_format("us", "vanity", r"[A-Z0-9]{2,7}", specific=False),
-    ),
+    # Fifty issuers, each with several serial shapes and vanity plates: no shape
+    # can be enforced, so a US read is taken as read (with the O/0 rule below).
+    "us": (plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False),),
     "br": (
         plate_format("br", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
         plate_format("br", "Mercosul LLL N L NN", r"[A-Z]{3}[0-9][A-Z][0-9]{2}"),
@@ -207,6 +203,10 @@ def interpret(
     return None
 
 
+def kinds(text: str) -> set[str]:
+    return {"digit" if c.isdigit() else "letter" for c in text}
+
+
 def best_fit(
     variants: list[tuple[str, float]], formats: Sequence[PlateFormat], zero_regions: set[str]
 ) -> PlateText | None:
@@ -224,9 +224,9 @@ def best_fit(
             if fit is None:
                 continue
             fitted, cost = fit
-            if not any(c.isdigit() for c in variant) and any(c.isdigit() for c in fitted):
-                continue  # a word (a make, a slogan) bent into a plate shape
-            if fmt.region in zero_regions:
+            if kinds(variant) != kinds(fitted) and len(kinds(variant)) == 1:
+                continue  # a word, or a number, bent into a plate shape
+            if fmt.region in zero_regions and fmt.pattern.fullmatch(fitted.replace("O", "0")):
                 fitted = fitted.replace("O", "0")
             cost += drop_cost + (0.0 if fmt.specific else CATCH_ALL_COST)
             if best is None or cost < best.cost:

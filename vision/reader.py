@@ -168,10 +168,12 @@ class LaneVision:
             if held is None or confidence > held.confidence:
                 crop = self.crop(image, box)
                 reads[text] = PlateRead(text, confidence, box, view, found.region, crop, 1, known)
-        # A catch-all shape (vanity plates) fits many words: such a read counts only
-        # when it is stronger than every read of an issued shape.
+        # A catch-all shape (vanity plates) fits many words: such a read is dropped
+        # when an issued-shape read in the frame is clearly stronger.
         best_issued = max((r.confidence for t, r in reads.items() if t not in catch_all), default=0)
-        kept = [r for t, r in reads.items() if t not in catch_all or r.confidence > best_issued]
+        kept = [
+            r for t, r in reads.items() if t not in catch_all or r.confidence > best_issued - 0.15
+        ]
         return self.drop_fragments(sorted(kept, key=lambda r: -r.confidence))
 
     @staticmethod

@@ -39,7 +39,10 @@ common = [
         help="Text everywhere (ocr) or only in the YOLO detector's regions (yolo).",
     ),
     click.option(
-        "--regions", default="eu,us,br", show_default=True, help="Plate regions, comma-separated."
+        "--regions",
+        default="us,eu,br",
+        show_default=True,
+        help="Plate regions, comma-separated; on a tie the first listed wins.",
     ),
     click.option(
         "--det-max-side",

@@ -1,0 +1,237 @@
+"""Vision figures: read rates on ../shared/data, latency per frame and per passage,
+the text-detection options side by side, and numba against OpenCV for motion.
+
+    .venv/bin/python -m bench vision        (or: make bench)
+
+Writes the `## Vision` section of BENCHMARKS.md. Reads only image files for the
+reads; labels are used by the scorer (vision.evaluate) afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from bench.report import write_section
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CORRIDOR_SHARED_DATA", REPO.parent / "shared" / "data"))
+PLATE_SETS = {"us": "us", "eu": "eu", "br": "br", "us_crops": "us"}
+COMMAND = ".venv/bin/python -m bench vision"
+
+
+def lane_vision(**config: Any) -> Any:
+    from vision.config import VisionConfig
+    from vision.reader import LaneVision
+
+    return LaneVision(VisionConfig(**config))
+
+
+def timed_ms(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm-up: first call allocates
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def plate_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    from vision.evaluate import evaluate
+
+    rows = []
+    for label, config in options.items():
+        for folder, region in PLATE_SETS.items():
+            path = SHARED_DATA / f"plates_openalpr_{folder}"
+            if not path.exists():
+                continue
+            cfg = dict(config)
+            if cfg.pop("site_region", False):
+                cfg["regions"] = [region]
+            figures = evaluate(path, lane_vision(**cfg)).figures()
+            rows.append(
+                f"| {label} | {folder} | {figures['items']} | {figures['read_rate_pct']} "
+                f"| {figures['read_rate_o0_folded_pct']} | {figures['extra_reads']} "
+                f"| {figures['mean_ms_per_frame']} |"
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    from vision.evaluate import evaluate
+
+    path = SHARED_DATA / "containers_marsa"
+    rows = []
+    if not path.exists():
+        return rows
+    for label, config in options.items():
+        f = evaluate(path, lane_vision(**config)).figures()
+        rows.append(
+            f"| {label} | {f['items']} | {f['read_rate_pct']} | {f['wrong_accepts_frames']} "
+            f"| {f.get('passages', 0)} | {f.get('passage_read_rate_pct', '-')} "
+            f"| {f.get('passage_wrong_accepts', '-')} | {f['mean_ms_per_frame']} "
+            f"| {f.get('mean_ms_per_passage', '-')} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def plate_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    """Per 800x600 frame: Brazilian photos scaled to 800x600 and rendered scenes."""
+    from vision.synth import render_plate_scene
+
+    frames = []
+    for path in sorted((SHARED_DATA / "plates_openalpr_br").glob("*.jpg"))[:6]:
+        image = cv2.imread(str(path))
+        if image is not None:
+            frames.append(cv2.resize(image, (800, 600)))
+    rng = np.random.default_rng(1234)
+    frames += [render_plate_scene(rng).image for _ in range(6 - len(frames) // 2)]
+    rows = []
+    for label, config in options.items():
+        vision = lane_vision(**config, read_containers=False)
+        ms = [m for frame in frames for m in timed_ms(lambda f=frame: vision.read_frame(f), 2)]
+        rows.append(
+            f"| {label} | {len(frames)} | {statistics.median(ms):.0f} | {statistics.mean(ms):.0f} "
+            f"| {max(ms):.0f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def synthetic_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    """Held-out rendered scenes (seeds the training set never used)."""
+    from vision.synth import render_container_scene, render_plate_scene
+
+    rows = []
+    for label, config in options.items():
+        vision = lane_vision(**config)
+        plate_hits = code_hits = wrong = 0
+        n = 20
+        for i in range(n):
+            rng = np.random.default_rng(10_000 + i)
+            scene = render_plate_scene(rng)
+            plate_hits += scene.objects[0].text in [
+                p.text for p in vision.read_frame(scene.image).plates
+            ]
+            scene = render_container_scene(rng)
+            codes = [c.code for c in vision.read_frame(scene.image).containers]
+            code_hits += scene.objects[0].text in codes
+            wrong += len([c for c in codes if c != scene.objects[0].text])
+        rows.append(
+            f"| {label} | {n} | {100 * plate_hits / n:.0f} | {100 * code_hits / n:.0f} | {wrong} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def motion_rows() -> list[str]:
+    """Frame differencing: OpenCV kernels against a numba kernel, same answer."""
+    import numba
+
+    from drivers.camera.motion import changed_fraction
+
+    @numba.njit(cache=False, fastmath=True)
+    def changed_fraction_numba(a: np.ndarray, b: np.ndarray, threshold: int) -> float:
+        count = 0
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                d = int(a[i, j]) - int(b[i, j])
+                if d > threshold or -d > threshold:
+                    count += 1
+        return count / a.size
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for h, w in ((120, 160), (810, 1440)):
+        a = rng.integers(0, 255, (h, w), np.uint8)
+        b = rng.integers(0, 255, (h, w), np.uint8)
+        assert abs(changed_fraction(a, b, 25) - changed_fraction_numba(a, b, 25)) < 1e-9
+        cv_ms = timed_ms(lambda a=a, b=b: changed_fraction(a, b, 25), 50)
+        nb_ms = timed_ms(lambda a=a, b=b: changed_fraction_numba(a, b, 25), 50)
+        np_ms = timed_ms(
+            lambda a=a, b=b: np.count_nonzero(np.abs(a.astype(np.int16) - b) > 25) / a.size, 50
+        )
+        rows.append(
+            f"| {w}x{h} | {statistics.median(cv_ms):.3f} | {statistics.median(nb_ms):.3f} "
+            f"| {statistics.median(np_ms):.3f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from vision.detector import DEFAULT_MODEL
+
+    have_yolo = DEFAULT_MODEL.exists()
+    plate_options: dict[str, dict[str, Any]] = {
+        "ocr, all regions": {},
+        "ocr, site region": {"site_region": True},
+    }
+    if have_yolo:
+        plate_options["yolo, site region"] = {"detector": "yolo", "site_region": True}
+    latency_options: dict[str, dict[str, Any]] = {
+        "ocr det 960": {"det_max_side": 960},
+        "ocr det 640": {"det_max_side": 640},
+    }
+    container_options: dict[str, dict[str, Any]] = {
+        "ocr det 960": {"det_max_side": 960},
+        "ocr det 1440": {"det_max_side": 1440},
+        "ocr det 736": {"det_max_side": 736},
+    }
+    synthetic_options: dict[str, dict[str, Any]] = {"ocr det 960": {}}
+    if have_yolo:
+        latency_options["yolo 320 + ocr on regions"] = {"detector": "yolo"}
+        container_options["yolo 320 + ocr on regions"] = {"detector": "yolo"}
+        synthetic_options["yolo 320 + ocr on regions"] = {"detector": "yolo"}
+
+    plates = plate_rows(plate_options)
+    containers = container_rows(container_options)
+    latency = plate_latency_rows(latency_options)
+    synthetic = synthetic_rows(synthetic_options)
+    motion = motion_rows()
+    body = f"""
+Command: `{COMMAND}` (data: `../shared/data`; scoring as its README says, by `vision.evaluate`).
+Timings are wall-clock on the shared 2-core machine (the load average above is other work).
+
+### Plates: labelled plate among the reads
+
+| text detection, regions | set | images | exact % | O/0 folded % | extra reads | ms/frame |
+|---|---|---|---|---|---|---|
+{chr(10).join(plates)}
+
+### Containers (`containers_marsa`, 5 views per truck)
+
+| option | frames | frame read % | frame wrong accepts | passages | passage read % | passage wrong accepts | ms/frame | ms/passage |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(containers)}
+
+### Plate latency per 800x600 frame (plates only)
+
+| option | frames | median ms | mean ms | max ms |
+|---|---|---|---|---|
+{chr(10).join(latency)}
+
+### Held-out rendered scenes (20 plates, 20 container sides)
+
+| option | scenes | plate read % | code read % | wrong accepts |
+|---|---|---|---|---|
+{chr(10).join(synthetic)}
+
+### Motion detection: OpenCV vs numba vs numpy (median ms per frame pair)
+
+| frame | OpenCV absdiff+threshold+count | numba loop | numpy |
+|---|---|---|---|
+{chr(10).join(motion)}
+"""
+    write_section("Vision", body)
