@@ -25,6 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CORRIDOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 PLATE_SETS = {"us": "us", "eu": "eu", "br": "br", "us_crops": "us"}
 COMMAND = ".venv/bin/python -m bench vision"
+CONTAINER_HEADER = (
+    "| option | frames | frame read % | frame wrong accepts | passages | passage read % "
+    "| passage wrong accepts | ms/frame | ms/passage |\n|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def lane_vision(**config: Any) -> Any:
@@ -99,7 +103,7 @@ def plate_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     rows = []
     for label, config in options.items():
         vision = lane_vision(**config, read_containers=False)
-        ms = [m for frame in frames for m in timed_ms(lambda f=frame: vision.read_frame(f), 2)]
+        ms = [m for f in frames for m in timed_ms(lambda f=f, v=vision: v.read_frame(f), 2)]
         rows.append(
             f"| {label} | {len(frames)} | {statistics.median(ms):.0f} | {statistics.mean(ms):.0f} "
             f"| {max(ms):.0f} |"
@@ -212,8 +216,7 @@ Timings are wall-clock on the shared 2-core machine (the load average above is o
 
 ### Containers (`containers_marsa`, 5 views per truck)
 
-| option | frames | frame read % | frame wrong accepts | passages | passage read % | passage wrong accepts | ms/frame | ms/passage |
-|---|---|---|---|---|---|---|---|---|
+{CONTAINER_HEADER}
 {chr(10).join(containers)}
 
 ### Plate latency per 800x600 frame (plates only)
