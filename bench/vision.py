@@ -149,8 +149,9 @@ def motion_rows() -> list[str]:
         count = 0
         for i in range(a.shape[0]):
             for j in range(a.shape[1]):
-                d = int(a[i, j]) - int(b[i, j])
-                if d > threshold or -d > threshold:
+                # np.int32, not int(): numba keeps int() of a uint8 unsigned (wraps)
+                d = np.int32(a[i, j]) - np.int32(b[i, j])
+                if d > threshold or d < -threshold:
                     count += 1
         return count / a.size
 
