@@ -160,7 +160,8 @@ class NmeaDecoder:
     """Turns NMEA 0183 lines into `Fix`es, one per reporting cycle.
 
     `rollover_floor`: a receiver date before this instant is taken as a GPS week
-    rollover bug and moved forward 1024 weeks (None: trust the receiver's date).
+    rollover bug and moved forward by 1024 weeks as often as it takes to reach it
+    (None: trust the receiver's date).
     """
 
     def __init__(self, *, rollover_floor: datetime | None = None) -> None:
@@ -280,10 +281,9 @@ class NmeaDecoder:
         if not clock.year:
             return 0
         t = clock.epoch_ns()
-        if self._floor_ns is not None and t < self._floor_ns:
+        # the receiver's own date stays as sent (midnight, ZDA), only the fix time moves
+        while self._floor_ns is not None and t < self._floor_ns:
             t += GPS_ROLLOVER_S * 10**9
-            moved = datetime.fromtimestamp(t // 10**9, UTC)
-            clock.year, clock.month, clock.day = moved.year, moved.month, moved.day
         return t
 
     # ------------------------------------------------------------------ handlers
