@@ -599,4 +599,4 @@ def _registered_time(typed: nmea.Decoded | None) -> nmea.TimeOfDay | None:
 def _valid_zda_date(zda: nmea.ZDA) -> bool:
     if zda.day is None or zda.month is None or zda.year is None:
         return False
-    return 1900 <= zda.year <= 2200 and 1 <= zda.month <= 12 and 1 <= zda.day <= 31
+    return 1900 <= zda.year <= 2200 and nmea.is_calendar_date(zda.year, zda.month, zda.day)

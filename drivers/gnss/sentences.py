@@ -13,6 +13,7 @@ half-believed.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import re
 from collections.abc import Callable
@@ -404,9 +405,13 @@ def _date(s: Sentence, number: int) -> tuple[int, int, int] | None:
     if not match:
         raise _bad(s, number, "a date ddmmyy")
     day, month, year = (int(g) for g in match.group(1, 2, 3))
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    if not is_calendar_date(1900 + year if year >= 80 else 2000 + year, month, day):
         raise _bad(s, number, "a calendar date")
     return year, month, day
+
+
+def is_calendar_date(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
 
 
 def _gll(s: Sentence) -> GLL:

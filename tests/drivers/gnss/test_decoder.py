@@ -192,3 +192,13 @@ def test_a_log_with_binary_packets_between_sentences(regress: Path) -> None:
         decoder.stats.rejected[RejectReason.GARBAGE] + decoder.stats.rejected[RejectReason.NOISE]
         > 0
     )
+
+
+def test_an_impossible_zda_date_is_not_taken() -> None:
+    decoder = NmeaDecoder()
+    lines = [
+        s("GNZDA,235959.00,30,02,2026,,"),
+        s("GPGGA,000000.00,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
+    ]
+    assert feed(decoder, lines) + decoder.flush() == []  # no date, no fix, no crash
+    assert decoder.stats.cycles_without_time == 2

@@ -59,7 +59,26 @@ def test_one_corrupted_character_is_always_caught(body: str, data: st.DataObject
 
 FIELD = st.one_of(
     st.text(alphabet="0123456789.-+NSEWAVDT", max_size=12),
-    st.sampled_from(["", "0", "-1", "99.99", "999999", "1e9", "nan", "235960.00", "320299"]),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "99.99",
+            "999999",
+            "1e9",
+            "nan",
+            "235960.00",
+            "320299",
+            "300226",
+            "290223",
+            "000000.00",
+            "235959.99",
+            "9000.0000",
+            "18000.0",
+            "9059.9",
+        ]
+    ),
 )
 
 
@@ -80,6 +99,21 @@ def test_checksum_valid_nonsense_fields_never_crash(
     for fix in fixes:
         assert fix.lat is None or -90 <= fix.lat <= 90
         assert fix.speed_mps is None or fix.speed_mps >= 0
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(REAL), min_size=1, max_size=6), st.data())
+def test_nonsense_across_a_cycle_and_midnight_never_crashes(
+    bodies: list[str], data: st.DataObject
+) -> None:
+    decoder = warmed_up()
+    for body in bodies:
+        fields = body.split(",")
+        index = data.draw(st.integers(1, len(fields) - 1))
+        fields[index] = data.draw(FIELD)
+        mutated = ",".join(fields)
+        decoder.feed(f"${mutated}*{checksum(mutated)}")
+    decoder.flush()
 
 
 @FUZZ

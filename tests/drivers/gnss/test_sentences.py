@@ -140,6 +140,7 @@ def _signed(body: str) -> str:
         ),
         ("GPGGA,113938.50,3842.86,N,11705.43,W,1,09,1.5,inf,M,-44.3,M,,", RejectReason.BAD_FIELD),
         ("GPRMC,074155.799,A,3114.87,N,12135.24,E,0.30,4.94,321325,,,A", RejectReason.BAD_FIELD),
+        ("GPRMC,074155.799,A,3114.87,N,12135.24,E,0.30,4.94,300226,,,A", RejectReason.BAD_FIELD),
         ("GPGSV,3,4,11,31,18,305,31", RejectReason.BAD_FIELD),
     ],
 )
