@@ -1,18 +1,22 @@
-"""A real MJPEG-over-HTTP camera stand-in on loopback, that can be unplugged and plugged back."""
+"""Real camera stand-ins on loopback: an MJPEG-over-HTTP server and GStreamer's RTSP server,
+both of which can be unplugged and plugged back."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 WIDTH, HEIGHT = 320, 240
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gi (scripts/ensure-system-deps)
 
 
 def scene(index: int, vehicle: bool) -> np.ndarray:
@@ -94,6 +98,47 @@ class MjpegCamera:
 @pytest.fixture
 def mjpeg_camera() -> Iterator[MjpegCamera]:
     camera = MjpegCamera()
+    camera.start()
+    yield camera
+    camera.stop()
+
+
+class RtspCamera:
+    """GStreamer's RTSP server (Debian packages, run by the system Python) on loopback."""
+
+    SCRIPT = Path(__file__).with_name("rtsp_server.py")
+
+    def __init__(self) -> None:
+        self.port = MjpegCamera._free_port()
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/lane"
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(self.SCRIPT), str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if line.strip() != "ready":
+            self.stop()
+            raise RuntimeError(f"RTSP server did not start: {line!r}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+@pytest.fixture
+def rtsp_camera() -> Iterator[RtspCamera]:
+    camera = RtspCamera()
     camera.start()
     yield camera
     camera.stop()

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEIGHT, WIDTH, MjpegCamera, scene, stamp_of
+from conftest import HEIGHT, WIDTH, MjpegCamera, RtspCamera, scene, stamp_of
 
 from drivers.camera import (
     Camera,
@@ -139,3 +139,20 @@ async def test_motion_starts_a_burst(mjpeg_camera: MjpegCamera) -> None:
         await bursts.aclose()
     assert len(burst) == 3
     assert all(f.image[100, 150, 2] > 150 for f in burst)  # the red truck is in view
+
+
+async def test_rtsp_stream_and_reconnect(rtsp_camera: RtspCamera) -> None:
+    settings = CameraSettings(source=rtsp_camera.url, camera_id="lane1-top", **FAST)
+    async with Camera(settings) as cam:
+        frames = await cam.burst(3, 0.05, timeout_s=10.0)
+        assert [f.image.shape for f in frames] == [(HEIGHT, WIDTH, 3)] * 3
+        rtsp_camera.stop()
+        for _ in range(200):
+            if not cam.stats.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not cam.stats.connected
+        rtsp_camera.start()
+        again = await cam.burst(2, 0.05, timeout_s=15.0)
+    assert len(again) == 2 and again[0].seq > frames[-1].seq
+    assert cam.stats.reconnects >= 1
