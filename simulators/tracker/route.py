@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius; metres-scale accuracy is plenty for a simulator
+MAX_JOIN_GAP_M = 100.0  # roads joined into one route must meet (within this)
 
 
 class RouteError(ValueError):
@@ -88,8 +89,9 @@ class Route:
 
 def load_route(path: str | Path, name: str | None = None) -> Route:
     """The route in a GeoJSON file: a LineString geometry, a Feature, or a
-    FeatureCollection (the feature named `name`, else the first `kind: corridor`
-    LineString, else the first LineString)."""
+    FeatureCollection: the feature whose `name` or `id` is `name` (several joined
+    with '+', driven one after the other, e.g. port roads), else the first
+    `kind: corridor` LineString, else the first LineString."""
     try:
         document = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -103,16 +105,31 @@ def route_from_geojson(
     features = _features(document)
     lines = [f for f in features if (f.get("geometry") or {}).get("type") == "LineString"]
     if name is not None:
-        lines = [f for f in lines if _feature_name(f) == name]
-    elif any(_props(f).get("kind") == "corridor" for f in lines):
-        lines = [f for f in lines if _props(f).get("kind") == "corridor"]
-    if not lines:
-        wanted = f" named {name!r}" if name else ""
-        raise RouteError(f"no LineString{wanted} in the route document")
-    chosen = lines[0]
+        return _joined(lines, name.split("+"))
+    corridors = [f for f in lines if _props(f).get("kind") == "corridor"]
+    if not (corridors or lines):
+        raise RouteError("no LineString in the route document")
+    chosen = (corridors or lines)[0]
     return Route.from_coordinates(
         _feature_name(chosen) or default_name, chosen["geometry"]["coordinates"]
     )
+
+
+def _joined(lines: list[dict[str, Any]], names: list[str]) -> Route:
+    coordinates: list[list[float]] = []
+    for wanted in names:
+        found = [f for f in lines if wanted in _feature_names(f)]
+        if not found:
+            raise RouteError(f"no LineString named {wanted!r} in the route document")
+        part = found[0]["geometry"]["coordinates"]
+        if coordinates and part:
+            (lon1, lat1), (lon2, lat2) = coordinates[-1][:2], part[0][:2]
+            if haversine_m(lat1, lon1, lat2, lon2) > MAX_JOIN_GAP_M:
+                raise RouteError(f"{wanted!r} does not start where the road before it ends")
+            if part[0] == coordinates[-1]:
+                part = part[1:]  # the shared junction, driven once
+        coordinates += part
+    return Route.from_coordinates("+".join(names), coordinates)
 
 
 def _features(document: Any) -> list[dict[str, Any]]:
@@ -133,6 +150,15 @@ def _props(feature: dict[str, Any]) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
+def _feature_names(feature: dict[str, Any]) -> set[str]:
+    props = _props(feature)
+    return {
+        str(v) for v in (props.get("id"), props.get("name"), feature.get("id")) if v is not None
+    }
+
+
 def _feature_name(feature: dict[str, Any]) -> str | None:
-    value = _props(feature).get("name", feature.get("id"))
+    """A short name for logs: the id if there is one, else the name."""
+    props = _props(feature)
+    value = props.get("id", feature.get("id", props.get("name")))
     return str(value) if value is not None else None

@@ -7,12 +7,13 @@ import statistics
 from pathlib import Path
 
 import pytest
-from tracker_helpers import ROUTES, geodesic_m, journey, off_route_m, route
+from tracker_helpers import ROUTES, START, geodesic_m, journey, off_route_m, route
 
 from simulators.tracker import (
     FAULTS,
     Deviation,
     Jitter,
+    Journey,
     LateBurst,
     LongStop,
     RouteError,
@@ -35,6 +36,36 @@ def test_the_corridor_feature_is_chosen_and_measured() -> None:
     assert load_route(ROUTES / "mombasa_voi.geojson", "kipevu-spur").name == "kipevu-spur"
     lat, lon, _ = r.locate(r.length_m + 1000)
     assert (lon, lat) == r.vertices[-1]
+
+
+def test_roads_are_joined_into_one_route_by_name_or_id() -> None:
+    spur = load_route(ROUTES / "mombasa_voi.geojson", "kipevu-spur")
+    both = load_route(ROUTES / "mombasa_voi.geojson", "kipevu-spur+kipevu-yard")
+    assert both.name == "kipevu-spur+kipevu-yard" and len(both.vertices) == 3
+    assert both.length_m == pytest.approx(
+        spur.length_m + geodesic_m(-4.0510, 39.6380, -4.0555, 39.6350), rel=0.005
+    )
+    by_name = load_route(ROUTES / "mombasa_voi.geojson", "Kipevu container yard road")
+    assert by_name.vertices == both.vertices[1:]
+    with pytest.raises(RouteError, match="does not start where"):
+        load_route(ROUTES / "mombasa_voi.geojson", "kipevu-yard+mombasa-voi")
+    with pytest.raises(RouteError, match="no LineString named"):
+        load_route(ROUTES / "mombasa_voi.geojson", "kipevu-spur+nowhere")
+
+
+SITES = Path(__file__).resolve().parents[3] / "geofences" / "sites"
+
+
+@pytest.mark.skipif(
+    not (SITES / "northern-corridor.geojson").exists(), reason="site data not in this checkout"
+)
+def test_the_northern_corridor_site_file_drives_a_whole_journey() -> None:
+    corridor = load_route(SITES / "northern-corridor.geojson")
+    assert corridor.length_m > 800_000  # Mombasa to Malaba
+    trip = Journey("truck-1", corridor, SpeedProfile.constant_kmh(60.0), START, interval_s=60.0)
+    plan = plan_track(trip)
+    assert plan.arrival_s == pytest.approx(corridor.length_m / (60 / 3.6), abs=1.0)
+    assert max(off_route_m(corridor, p.lat, p.lon) for p in plan.points[::10]) < 1.0
 
 
 @pytest.mark.parametrize(
