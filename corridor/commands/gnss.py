@@ -228,7 +228,7 @@ def _faults(
     type=click.Path(exists=True, path_type=Path),
     help="GeoJSON with a LineString (a `kind: corridor` feature is preferred).",
 )
-@click.option("--route-name", help="Pick the feature with this name.")
+@click.option("--route-name", help="Feature name or id; join roads with +.")
 @click.option("--device-id", default="tracker-1", show_default=True, help="Id of the first unit.")
 @click.option(
     "--units", default=1, show_default=True, help="Units on the route (ids get -2, -3...)."
