@@ -157,8 +157,11 @@ def size_type_of(lines: Sequence[TextLine], near: Box) -> str | None:
     best: tuple[float, str] | None = None
     for line in lines:
         text = normalize(line.text)
-        fixed = text[:2] + (AS_LETTER.get(text[2], text[2])[0] if len(text) == 4 else "") + text[3:]
-        if len(text) != 4 or not is_size_type(fixed):
+        if len(text) != 4:
+            continue
+        # The third character is the type group, a letter: `2261` is `22G1` misread.
+        fixed = text[:2] + AS_LETTER.get(text[2], text[2])[0] + text[3]
+        if not is_size_type(fixed):
             continue
         cx, cy = (line.box[0] + line.box[2]) / 2, (line.box[1] + line.box[3]) / 2
         ncx, ncy = (near[0] + near[2]) / 2, (near[1] + near[3]) / 2

@@ -225,3 +225,13 @@ def test_fusion_drops_a_weaker_near_twin() -> None:
         "right": [cand("ABCU1008080", "read", 0.5)],
     }
     assert [f.code for f in fuse_views(views)] == ["ABCU1000080", "TRHU3074372"]
+
+
+def test_size_type_read_with_a_digit_for_its_type_letter() -> None:
+    lines = [
+        TextLine("CXDU", 1.0, (676, 485, 798, 547)),
+        TextLine("1604074", 1.0, (843, 484, 1080, 547)),
+        TextLine("2261", 0.97, (835, 545, 959, 610)),
+    ]
+    (best,) = accepted(read_codes(lines))
+    assert best.size_type == "22G1"
