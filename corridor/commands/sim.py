@@ -1,0 +1,248 @@
+"""`corridor sim`: simulated devices that speak the real protocols, one family per subcommand.
+
+barrier, rfid and anpr live here; eseal, scanner, snmp and gate-io come from
+`corridor.commands.sim_devices`; tracker is `corridor gnss simulate`. `gate` runs
+a whole lane (barrier controller, RFID reader, ANPR camera) and prints a gate box
+configuration that points at it. Each simulator reads fault-injection commands
+from standard input (`help` lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import click
+import yaml
+
+from corridor.commands import sim_devices
+from corridor.commands.gnss import simulate as tracker
+from corridor.commands.sim_devices import Handler, _console, _link, _on_off
+
+
+@click.group()
+def cli() -> None:
+    """Simulated gate devices and units on the move."""
+
+
+for _name, _command in sim_devices.cli.commands.items():
+    cli.add_command(_command, _name)
+cli.add_command(tracker, "tracker")
+
+
+def _run(coroutine: object) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- barrier
+
+
+def _barrier_handlers(model: object) -> dict[str, tuple[str, Handler]]:
+    from drivers.barrier import FaultCode
+    from simulators.barrier import BarrierModel
+
+    assert isinstance(model, BarrierModel)
+
+    def arrive(args: list[str]) -> str:
+        model.vehicle_arrives(args[0] if args else "vehicle")
+        return "vehicle on the arrival loop"
+
+    def back_out(args: list[str]) -> str:
+        return f"{model.vehicle_backs_out() or 'nobody'} backed out"
+
+    def fault(args: list[str]) -> str:
+        code = FaultCode[args[0].upper()]
+        model.inject_fault(code, at_next_motion=len(args) > 1 and args[1] == "next")
+        return f"fault {code.name.lower()}"
+
+    def state(args: list[str]) -> str:
+        return (
+            f"{model.state.name.lower()} arm {model.position:.2f} fault {model.fault_code.name} "
+            f"cycles {model.cycles} vehicles {[v.label for v in model.vehicles]} "
+            f"passed {model.passed[-5:]}"
+        )
+
+    return {
+        "arrive": ("[LABEL]: a vehicle drives onto the arrival loop", arrive),
+        "backout": ("the waiting vehicle leaves without passing", back_out),
+        "fault": ("NAME [next]: motor_overcurrent, power_loss, ... (next: at next motion)", fault),
+        "reset": ("clear a fault (as FAULT_RESET)", lambda _a: str(model.command_fault_reset())),
+        "state": ("print the controller state", state),
+    }
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5020, show_default=True, help="Modbus TCP port")
+@click.option("--motion-ms", default=2000, show_default=True, help="arm travel time")
+@click.option("--duration", type=float, help="stop after this many seconds")
+def barrier(host: str, port: int, motion_ms: int, duration: float | None) -> None:
+    """The barrier controller (Modbus TCP, unit 1; map in docs/devices.md)."""
+    from simulators.barrier import BarrierModel, BarrierPlcSim
+
+    async def main() -> None:
+        async with BarrierPlcSim(
+            host=host, port=port, model=BarrierModel(motion_time_ms=motion_ms)
+        ) as sim:
+            click.echo(f"barrier controller on modbus tcp {host}:{port}, unit 1")
+            await _console(_barrier_handlers(sim.model), duration)
+
+    _run(main())
+
+
+# ------------------------------------------------------------------------- rfid
+
+
+def _rfid_handlers(sim: object) -> dict[str, tuple[str, Handler]]:
+    from simulators.rfid import RfidReaderSim
+
+    assert isinstance(sim, RfidReaderSim)
+
+    def enter(args: list[str]) -> str:
+        sim.tag_enters(args[0], rssi_dbm=float(args[1]) if len(args) > 1 else -55.0)
+        return f"tag {args[0]} in the field"
+
+    def leave(args: list[str]) -> str:
+        sim.tag_leaves(args[0])
+        return f"tag {args[0]} gone"
+
+    def silent(args: list[str]) -> str:
+        sim.silent = _on_off(args)
+        return f"silent {args[0]}"
+
+    def garbage(args: list[str]) -> str:
+        sim.garbage_rate = float(args[0])
+        return f"garbage rate {sim.garbage_rate}"
+
+    def corrupt(args: list[str]) -> str:
+        sim.corrupt_rate = float(args[0])
+        return f"corrupt rate {sim.corrupt_rate}"
+
+    return {
+        "enter": ("EPC [RSSI_DBM]: a tag enters the field", enter),
+        "leave": ("EPC: the tag leaves", leave),
+        "silent": ("on|off: the reader stops answering", silent),
+        "garbage": ("P: probability of garbage bytes before a frame", garbage),
+        "corrupt": ("P: probability of a broken checksum", corrupt),
+    }
+
+
+@cli.command()
+@click.option("--link", type=click.Path(), help="symlink to create for the pty")
+@click.option("--duration", type=float, help="stop after this many seconds")
+def rfid(link: str | None, duration: float | None) -> None:
+    """A UHF RFID reader (R2000-style framing) on a pty."""
+    from pathlib import Path
+
+    from simulators.rfid import RfidReaderSim
+
+    async def main() -> None:
+        async with RfidReaderSim() as sim:
+            click.echo(f"rfid reader on {_link(sim.port, Path(link) if link else None)}")
+            await _console(_rfid_handlers(sim), duration)
+
+    _run(main())
+
+
+# ------------------------------------------------------------------------- anpr
+
+
+def _anpr_handlers(sim: object) -> dict[str, tuple[str, Handler]]:
+    from simulators.anpr import AnprCameraSim
+
+    assert isinstance(sim, AnprCameraSim)
+
+    def present(args: list[str]) -> str:
+        sim.present(plate=args[0], containers=args[1:])
+        return f"presented {args}"
+
+    def misread(args: list[str]) -> str:
+        sim.misread_rate = float(args[0])
+        return f"misread rate {sim.misread_rate}"
+
+    def drop(args: list[str]) -> str:
+        sim.drop_connections()
+        return "connections dropped"
+
+    return {
+        "show": ("PLATE [CONTAINER ...]: a vehicle in view", present),
+        "misread": ("P: probability of one confused character", misread),
+        "drop": ("drop every client connection", drop),
+    }
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, help="TCP port of the event feed")
+@click.option("--duration", type=float, help="stop after this many seconds")
+def anpr(host: str, port: int, duration: float | None) -> None:
+    """An ANPR camera pushing JSON-line reads over TCP."""
+    from simulators.anpr import AnprCameraSim
+
+    async def main() -> None:
+        async with AnprCameraSim(host=host, port=port) as sim:
+            click.echo(f"ANPR feed on tcp {host}:{sim.port}")
+            await _console(_anpr_handlers(sim), duration)
+
+    _run(main())
+
+
+# ------------------------------------------------------------------------- gate
+
+
+@cli.command()
+@click.option("--gate-id", default="gate-1", show_default=True)
+@click.option("--modbus-port", default=5020, show_default=True)
+@click.option("--anpr-port", default=9100, show_default=True)
+@click.option("--duration", type=float, help="stop after this many seconds")
+def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None) -> None:
+    """A whole lane of simulated devices; prints the lane section of a gate box config.
+
+    `arrive PLATE [CONTAINER ...] [tag=EPC]` puts a vehicle in the lane: loop, camera, tag.
+    """
+    from simulators.anpr import AnprCameraSim
+    from simulators.barrier import BarrierPlcSim
+    from simulators.rfid import RfidReaderSim
+
+    async def main() -> None:
+        async with (
+            BarrierPlcSim(port=modbus_port) as plc,
+            RfidReaderSim() as reader,
+            AnprCameraSim(port=anpr_port) as camera,
+        ):
+            lane = {
+                "lane_id": "lane-1",
+                "plc": {"host": "127.0.0.1", "port": modbus_port},
+                "devices": [
+                    {"type": "rfid", "name": "lane-1-rfid", "port": reader.port},
+                    {
+                        "type": "anpr_feed",
+                        "name": "lane-1-anpr",
+                        "host": "127.0.0.1",
+                        "port": camera.port,
+                    },
+                ],
+            }
+            click.echo(f"# lane of {gate_id}: add under `lanes:` in the gate box config")
+            click.echo(yaml.safe_dump([lane], sort_keys=False))
+
+            def arrive(args: list[str]) -> str:
+                tags = [a.split("=", 1)[1] for a in args if a.startswith("tag=")]
+                words = [a for a in args if not a.startswith("tag=")]
+                for tag in tags:
+                    reader.tag_enters(tag)
+                    plc.model.on_vehicle_left[:] = [lambda _l, t=tag: reader.tag_leaves(t)]
+                plc.model.vehicle_arrives(words[0] if words else "vehicle")
+                camera.present(plate=words[0] if words else None, containers=words[1:])
+                return "vehicle in the lane"
+
+            handlers = {
+                **{f"barrier-{k}": v for k, v in _barrier_handlers(plc.model).items()},
+                **{f"rfid-{k}": v for k, v in _rfid_handlers(reader).items()},
+                **{f"anpr-{k}": v for k, v in _anpr_handlers(camera).items()},
+                "arrive": ("PLATE [CONTAINER ...] [tag=EPC]: a vehicle in the lane", arrive),
+            }
+            await _console(handlers, duration)
+
+    _run(main())
