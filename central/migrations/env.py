@@ -8,7 +8,9 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+from central.auth import tables as _auth_tables  # noqa: F401  (registers the tables)
 from central.database import create_engine
+from central.monitoring import tables as _monitoring_tables  # noqa: F401
 from central.tables import Base
 
 config = context.config
