@@ -94,7 +94,7 @@ def follows(a: TextLine, b: TextLine) -> bool:
     return abs(mid_a - mid_b) < 0.6 * size and -0.5 * size <= right_gap <= 3.0 * size
 
 
-def chains(lines: Sequence[TextLine], depth: int = 3) -> list[list[TextLine]]:
+def chains(lines: Sequence[TextLine], depth: int = 4) -> list[list[TextLine]]:
     """All reading-order chains of up to `depth` lines."""
     nexts = {id(a): [b for b in lines if b is not a and follows(a, b)] for a in lines}
     found: list[list[TextLine]] = []
