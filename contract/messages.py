@@ -62,7 +62,7 @@ class Message(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="contract version")
+    schema_version: Literal[1] = Field(default=1, description="contract version")
     message_id: UUID = Field(default_factory=uuid4, description="unique; receivers dedupe on it")
     sent_at: UtcTime = Field(default_factory=utc_now, description="sender's clock, UTC")
 

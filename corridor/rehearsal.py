@@ -90,7 +90,7 @@ class BusLog:
             item = Alert.model_validate_json(payload)
             self.alerts.append(item)
         self.changed.set()
-        return item  # type: ignore[no-any-return]
+        return item
 
     async def until(self, condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
         deadline = time.monotonic() + timeout_s
@@ -327,7 +327,7 @@ class Rehearsal:
                 camera=AnprCameraSim(camera=f"{lane_id}-front"),
             )
             for device in (sim.plc, sim.rfid, sim.camera):
-                await self._stack.enter_async_context(device)  # type: ignore[arg-type]
+                await self._stack.enter_async_context(device)
             self.lanes[(gate_id, lane_id)] = sim
             lanes.append(
                 {
@@ -377,7 +377,7 @@ class Rehearsal:
                     ):
                         await mqtt.subscribe(f"{topics.ROOT}/{pattern}", qos=1)
                     async for message in mqtt.messages:
-                        item = self.bus.record(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
+                        item = self.bus.record(str(message.topic), bytes(message.payload))
                         if item is not None:
                             self._show(item)
             except MqttError:
@@ -538,7 +538,9 @@ class Rehearsal:
         )
         passage_id = result.passage.passage_id
         result.decision = await self.bus.until(
-            lambda: (self.bus.decisions.get(passage_id) or [None])[-1],
+            lambda: (
+                self.bus.decisions[passage_id][-1] if self.bus.decisions.get(passage_id) else None
+            ),
             30,
             f"central's decision on {truck.id} at {step.gate}",
         )

@@ -37,6 +37,7 @@ class GateAgent:
         self.config = config
         self.gate_id = config.gate_id
         self.outbox = Outbox(config.outbox_path)
+        self.published_at: dict[str, float] = {}  # message id -> perf_counter of first send
         keys = {kid: load_public_key(path) for kid, path in config.central_keys.items()}
         signing = None
         if config.signing:
@@ -54,8 +55,9 @@ class GateAgent:
             )
             for lane in config.lanes
         }
+        for lane_ in self.lanes.values():
+            lane_.published_at = self.published_at.get
         self.rejected: dict[str, int] = {}
-        self.published_at: dict[str, float] = {}  # message id -> perf_counter of first send
         self._mqtt: MqttClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -91,8 +93,9 @@ class GateAgent:
                     self._connected.clear()
                     break
                 self.outbox.mark_sent(item.message_id)
-            if len(self.published_at) > 10000:
-                self.published_at.clear()
+            if len(self.published_at) > 10000:  # keep the newest half (dicts keep order)
+                for message_id in list(self.published_at)[:5000]:
+                    del self.published_at[message_id]
 
     # ------------------------------------------------------------ bus session
 

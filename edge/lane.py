@@ -88,6 +88,8 @@ class Lane:
         self._decisions = asyncio.Lock()
         self.released: list[tuple[UUID, float]] = []  # passage id, perf_counter at coil write
         self.on_passage: Callable[[Passage], None] | None = None
+        # perf_counter when the outbox first handed a message to the broker, by message id
+        self.published_at: Callable[[str], float | None] = lambda _message_id: None
 
     # ------------------------------------------------------------ observations
 
@@ -252,9 +254,19 @@ class Lane:
 
     async def _open(self, decision: GateDecision) -> None:
         self._remember(decision.message_id)  # before acting: a replay can never open twice
+        published = self.published_at(str(self.pending.message_id)) if self.pending else None
         try:
             await self.plc.open()
-            self.released.append((decision.passage_id, time.perf_counter()))
+            coil_written = time.perf_counter()
+            self.released.append((decision.passage_id, coil_written))
+            if published is not None:
+                log.info(
+                    "%s/%s passage %s published->coil %.1f ms",
+                    self.gate_id,
+                    self.lane_id,
+                    decision.passage_id,
+                    (coil_written - published) * 1000,
+                )
             status = await self.plc.wait_for_state(
                 {PlcState.OPENING, PlcState.OPEN}, timeout_s=self.config.confirm_timeout_s
             )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edge.config import EdgeConfigError, load
+from edge.config import EdgeConfig, EdgeConfigError, load
 
 
 @click.group()
@@ -16,7 +16,7 @@ def cli() -> None:
     """The gate box agent."""
 
 
-def _config(path: Path):  # type: ignore[no-untyped-def]
+def _config(path: Path) -> EdgeConfig:
     try:
         return load(path)
     except EdgeConfigError as err:

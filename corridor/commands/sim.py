@@ -56,6 +56,10 @@ def _barrier_handlers(model: object) -> dict[str, tuple[str, Handler]]:
         model.inject_fault(code, at_next_motion=len(args) > 1 and args[1] == "next")
         return f"fault {code.name.lower()}"
 
+    def reset(args: list[str]) -> str:
+        model.command_fault_reset()
+        return f"fault reset: {model.state.name.lower()}"
+
     def state(args: list[str]) -> str:
         return (
             f"{model.state.name.lower()} arm {model.position:.2f} fault {model.fault_code.name} "
@@ -67,7 +71,7 @@ def _barrier_handlers(model: object) -> dict[str, tuple[str, Handler]]:
         "arrive": ("[LABEL]: a vehicle drives onto the arrival loop", arrive),
         "backout": ("the waiting vehicle leaves without passing", back_out),
         "fault": ("NAME [next]: motor_overcurrent, power_loss, ... (next: at next motion)", fault),
-        "reset": ("clear a fault (as FAULT_RESET)", lambda _a: str(model.command_fault_reset())),
+        "reset": ("clear a fault (as FAULT_RESET)", reset),
         "state": ("print the controller state", state),
     }
 
@@ -232,7 +236,11 @@ def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None)
                 words = [a for a in args if not a.startswith("tag=")]
                 for tag in tags:
                     reader.tag_enters(tag)
-                    plc.model.on_vehicle_left[:] = [lambda _l, t=tag: reader.tag_leaves(t)]
+
+                    def tag_leaves(_label: str, epc: str = tag) -> None:
+                        reader.tag_leaves(epc)
+
+                    plc.model.on_vehicle_left[:] = [tag_leaves]
                 plc.model.vehicle_arrives(words[0] if words else "vehicle")
                 camera.present(plate=words[0] if words else None, containers=words[1:])
                 return "vehicle in the lane"

@@ -104,10 +104,6 @@ class BarrierPlc:
         # One request at a time: the poll loop and a command must not interleave on RTU.
         self._lock = asyncio.Lock()
 
-    @classmethod
-    def tcp(cls, host: str, port: int = 502, **kwargs: object) -> BarrierPlc:
-        return cls(PlcSettings(transport="tcp", host=host, port=port, **kwargs))  # type: ignore[arg-type]
-
     async def __aenter__(self) -> BarrierPlc:
         await self.connect()
         return self

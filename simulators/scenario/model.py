@@ -202,7 +202,8 @@ class Scenario(_Strict):
         if times != sorted(times):
             problems.append("timeline steps must be in time order")
         for step in self.timeline:
-            label = (step.arrive or step.permit).truck if (step.arrive or step.permit) else None
+            actor = step.arrive or step.permit
+            label = actor.truck if actor is not None else None
             if label is not None and label not in trucks:
                 problems.append(f"timeline at {step.at}: unknown truck {label}")
         if problems:
