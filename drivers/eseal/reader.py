@@ -17,7 +17,7 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -118,6 +118,12 @@ class EsealStats:
     unexpected: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    frame: LinkFrame
+    status_reading: SealStatusReading | None  # for READ_STATUS answers, checked on arrival
+
+
 class EsealReader:
     """One e-seal reader. Use as `async with`."""
 
@@ -130,7 +136,7 @@ class EsealReader:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._pending: dict[int, asyncio.Future[LinkFrame]] = {}
+        self._pending: dict[int, asyncio.Future[_Reply]] = {}
         self._reports: asyncio.Queue[SealStatusReading] = asyncio.Queue()
         self._last_counter: dict[str, int] = {}
         self._seq = 0
@@ -207,23 +213,37 @@ class EsealReader:
             elif frame.is_response and frame.seq in self._pending:
                 future = self._pending[frame.seq]
                 if not future.done():
-                    future.set_result(frame)
+                    future.set_result(_Reply(frame, self._answered_status(frame)))
             else:
                 self.stats.unexpected += 1
                 log.info("e-seal reader: unexpected frame seq %d cmd 0x%02x", frame.seq, frame.cmd)
 
+    def _answered_status(self, frame: LinkFrame) -> SealStatusReading | None:
+        """A status answer is verified as it arrives, in line order with pushed reports:
+        the frame counter check (replays) is only sound in the order the tag signed."""
+        data = frame.data
+        if frame.cmd != Command.READ_STATUS | RESPONSE or len(data) < 3 or data[0] != 0:
+            return None
+        return self._status_reading(data[2:], struct.unpack(">b", data[1:2])[0])
+
     async def _request(self, command: Command, data: bytes = b"") -> tuple[ReaderStatus, bytes]:
+        status, reply, _ = await self._exchange(command, data)
+        return status, reply
+
+    async def _exchange(
+        self, command: Command, data: bytes = b""
+    ) -> tuple[ReaderStatus, bytes, SealStatusReading | None]:
         async with self._lock:
             if self._writer is None or self._broken:
                 raise EsealLinkError(self._broken or f"port {self.settings.port} is not open")
             self._seq = self._seq % 255 + 1  # 0 is for unsolicited reports
             seq = self._seq
-            future: asyncio.Future[LinkFrame] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[_Reply] = asyncio.get_running_loop().create_future()
             self._pending[seq] = future
             try:
                 self._writer.write(encode(seq, command, data))
                 await self._writer.drain()
-                frame = await asyncio.wait_for(future, self.settings.timeout_s)
+                reply = await asyncio.wait_for(future, self.settings.timeout_s)
             except TimeoutError as err:
                 raise EsealTimeout(
                     f"reader did not answer {command.name} within {self.settings.timeout_s} s"
@@ -232,6 +252,7 @@ class EsealReader:
                 raise EsealLinkError(f"cannot write to {self.settings.port}: {err}") from err
             finally:
                 self._pending.pop(seq, None)
+        frame = reply.frame
         if frame.cmd != command | RESPONSE or not frame.data:
             self.stats.unexpected += 1
             raise FrameError(f"answer to {command.name} has cmd 0x{frame.cmd:02x}")
@@ -239,7 +260,7 @@ class EsealReader:
             status = ReaderStatus(frame.data[0])
         except ValueError as err:
             raise FrameError(f"unknown reader status {frame.data[0]}") from err
-        return status, frame.data[1:]
+        return status, frame.data[1:], reply.status_reading
 
     # ---------------------------------------------------------------- status frames
 
@@ -328,10 +349,9 @@ class EsealReader:
 
     async def read_status(self, seal_id: str) -> SealStatusReading | None:
         """The seal's signed status; None when it is not in the field or its frame is bad."""
-        status, data = await self._request(Command.READ_STATUS, air.lp(seal_id))
-        if status == ReaderStatus.NOT_IN_FIELD or not data:
+        status, _, reading = await self._exchange(Command.READ_STATUS, air.lp(seal_id))
+        if status != ReaderStatus.OK:
             return None
-        reading = self._status_reading(data[1:], struct.unpack(">b", data[:1])[0])
         if reading is not None and reading.seal_id != seal_id:
             self.stats.unexpected += 1
             return None
@@ -416,7 +436,7 @@ class EsealReader:
 
     # ---------------------------------------------------------------- streams
 
-    async def readings(self) -> AsyncIterator[SealStatusReading]:
+    async def readings(self) -> AsyncGenerator[SealStatusReading, None]:
         """Seal statuses: pushed reports as they come, and a poll of the field every
         `poll_interval_s`. Ends only by raising EsealLinkError."""
         loop = asyncio.get_running_loop()

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -278,7 +278,7 @@ class NiiScanner:
 
     # ---------------------------------------------------------------- streams
 
-    async def readings(self) -> AsyncIterator[ScannerEvent]:
+    async def readings(self) -> AsyncGenerator[ScannerEvent, None]:
         """Scan and fault events as they come. Ends only by raising ScannerLinkError:
         the scanner sends a heartbeat, so silence past `heartbeat_timeout_s` is a dead link."""
         while True:

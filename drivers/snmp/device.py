@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from statistics import fmean
@@ -384,7 +384,7 @@ class SnmpDevice:
             return await self.switch()
         return await self.host()
 
-    async def readings(self) -> AsyncIterator[HealthReading]:
+    async def readings(self) -> AsyncGenerator[HealthReading, None]:
         """A reading every `poll_interval_s`; ends only by raising (SnmpTimeout...)."""
         while True:
             started = time.monotonic()

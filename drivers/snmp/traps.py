@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -177,7 +177,7 @@ class TrapReceiver:
             self._dropped_full += 1
             log.warning("SNMP trap queue full: dropped %s from %s", trap.kind, trap.source)
 
-    async def traps(self) -> AsyncIterator[SnmpTrap]:
+    async def traps(self) -> AsyncGenerator[SnmpTrap, None]:
         while True:
             yield await self._queue.get()
 

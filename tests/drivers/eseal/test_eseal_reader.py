@@ -277,3 +277,13 @@ async def test_opening_a_port_where_nothing_answers_fails_clearly(sim: EsealRead
     with pytest.raises(EsealLinkError, match="cannot open"):
         async with EsealReader(EsealSettings(port="/dev/nonexistent-tty"), keys={}):
             pass
+
+
+async def test_pushed_reports_between_answers_are_not_taken_for_replays() -> None:
+    async with EsealReaderSim(node_id=DESTINATION, tick_s=0.001, beacon_s=0.0) as beaconing:
+        beaconing.add_seal(SEAL, KEY)
+        settings = EsealSettings(port=beaconing.port, timeout_s=0.5, poll_interval_s=None)
+        async with EsealReader(settings, keys={SEAL: KEY}) as reader:
+            for _ in range(100):  # the tag beacons every millisecond meanwhile
+                assert await reader.read_status(SEAL) is not None
+            assert reader.stats.replayed == 0
