@@ -163,7 +163,10 @@ class FenceSet:
 
 
 def _points(lon: object, lat: object) -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous float64 copies (or views) of two matching 1-D coordinate arrays."""
+    """Contiguous float64 copies (or views) of two matching 1-D coordinate arrays;
+    a scalar is one point."""
+    if lon is None or lat is None:  # numpy would read None as NaN
+        raise InvalidQuery("coordinates must be numeric arrays, got None")
     try:
         x = np.ascontiguousarray(lon, dtype=np.float64)
         y = np.ascontiguousarray(lat, dtype=np.float64)

@@ -186,9 +186,9 @@ def _catmull_rom(
 ) -> np.ndarray:
     # Barry and Goldman's pyramidal form with centripetal knots (no cusps or loops).
     t0 = 0.0
-    t1 = t0 + max(np.linalg.norm(p1 - p0), 1e-9) ** 0.5
-    t2 = t1 + max(np.linalg.norm(p2 - p1), 1e-9) ** 0.5
-    t3 = t2 + max(np.linalg.norm(p3 - p2), 1e-9) ** 0.5
+    t1 = t0 + max(float(np.linalg.norm(p1 - p0)), 1e-9) ** 0.5
+    t2 = t1 + max(float(np.linalg.norm(p2 - p1)), 1e-9) ** 0.5
+    t3 = t2 + max(float(np.linalg.norm(p3 - p2)), 1e-9) ** 0.5
     t = t1 + u * (t2 - t1)
     a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
     a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
