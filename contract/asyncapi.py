@@ -78,6 +78,20 @@ CHANNELS: dict[str, tuple[str, str, list[type[m.Message]], str, str]] = {
         "central",
         "Alerts raised by central, by severity.",
     ),
+    "rruPositions": (
+        f"{ROOT}/rru/{{unitId}}/positions",
+        "unitId",
+        [m.PositionFix],
+        "device",
+        "GNSS fixes of a rapid response unit (device_id = the unit id).",
+    ),
+    "rruNotifications": (
+        f"{ROOT}/rru/{{unitId}}/notifications",
+        "unitId",
+        [m.IncidentNotice],
+        "central",
+        "Incidents dispatched to a rapid response unit, and news of them. QoS 1.",
+    ),
 }
 
 

@@ -310,6 +310,22 @@ class Alert(Message):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class IncidentNotice(Message):
+    """Central -> a rapid response unit's device: an incident for it, or news of one."""
+
+    kind: Literal["incident_notice"] = "incident_notice"
+    incident_id: UUID
+    unit_id: DeviceId
+    event: Literal["dispatched", "escalated", "updated", "withdrawn"]
+    severity: Literal["info", "warning", "critical"]
+    title: str = ""
+    iot_id: UUID | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    due_at: UtcTime | None = Field(default=None, description="the response clock runs out")
+    url: str | None = Field(default=None, description="the incident on the RRU page")
+
+
 ALL_MESSAGES: tuple[type[Message], ...] = (
     Passage,
     GateStatus,
@@ -320,4 +336,5 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     PositionFix,
     SealEvent,
     Alert,
+    IncidentNotice,
 )

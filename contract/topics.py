@@ -62,6 +62,16 @@ def alerts(severity: str) -> str:
     return f"{ROOT}/alerts/{check_id(severity)}"
 
 
+def rru_positions(unit_id: str) -> str:
+    """Rapid response unit's device -> central: its GNSS fixes (device_id = unit id)."""
+    return f"{ROOT}/rru/{check_id(unit_id)}/positions"
+
+
+def rru_notifications(unit_id: str) -> str:
+    """Central -> a rapid response unit's device: incidents dispatched to it."""
+    return f"{ROOT}/rru/{check_id(unit_id)}/notifications"
+
+
 # Subscription filters used by central.
 ALL_GATE_PASSAGES = f"{ROOT}/gates/+/passages"
 ALL_GATE_EVENTS = f"{ROOT}/gates/+/events"
@@ -69,6 +79,7 @@ ALL_GATE_STATUS = f"{ROOT}/gates/+/status"
 ALL_UNIT_POSITIONS = f"{ROOT}/units/+/positions"
 ALL_SEAL_EVENTS = f"{ROOT}/seals/+/events"
 ALL_ALERTS = f"{ROOT}/alerts/#"
+ALL_RRU_POSITIONS = f"{ROOT}/rru/+/positions"
 
 
 def gate_of(topic: str) -> str:
@@ -80,8 +91,8 @@ def gate_of(topic: str) -> str:
 
 
 def device_of(topic: str) -> str:
-    """The device id in a `corridor/v1/{units|seals}/{id}/...` topic."""
+    """The device id in a `corridor/v1/{units|seals|rru}/{id}/...` topic."""
     parts = topic.split("/")
-    if len(parts) < 4 or "/".join(parts[:2]) != ROOT or parts[2] not in ("units", "seals"):
-        raise ValueError(f"not a unit or seal topic: {topic!r}")
+    if len(parts) < 4 or "/".join(parts[:2]) != ROOT or parts[2] not in ("units", "seals", "rru"):
+        raise ValueError(f"not a unit, seal or rru topic: {topic!r}")
     return check_id(parts[3])

@@ -153,6 +153,10 @@ def acl_text() -> str:
             f"pattern read {ROOT}/gates/%u/commands",
             f"pattern read {ROOT}/gates/%u/receipts",
             "",
+            "# a rapid response unit's device (username = unit id): its fixes, its incidents",
+            f"pattern write {ROOT}/rru/%u/positions",
+            f"pattern read {ROOT}/rru/%u/notifications",
+            "",
         ]
     )
 
