@@ -258,3 +258,7 @@ class LedgerRow(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# The transit tables live beside their code; importing them here registers them on Base.
+from central.transit import tables as _transit_tables  # noqa: E402, F401
