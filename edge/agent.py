@@ -25,6 +25,7 @@ from contract.signing import load_private_key, load_public_key
 from corridor import __version__
 from edge.config import EdgeConfig
 from edge.lane import Lane
+from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class GateAgent:
         self.config = config
         self.gate_id = config.gate_id
         self.outbox = Outbox(config.outbox_path)
+        self.metrics = EdgeMetrics()
         self.published_at: dict[str, float] = {}  # message id -> perf_counter of first send
         keys = {kid: load_public_key(path) for kid, path in config.central_keys.items()}
         signing = None
@@ -52,6 +54,7 @@ class GateAgent:
                 remember_decision=self.outbox.remember_decision,
                 signing=signing,
                 clock_skew=timedelta(seconds=config.clock_skew_s),
+                metrics=self.metrics,
             )
             for lane in config.lanes
         }
@@ -100,11 +103,13 @@ class GateAgent:
     # ------------------------------------------------------------ bus session
 
     def _status(self, online: bool) -> GateStatus:
+        pending = self.outbox.pending()
+        self.metrics.outbox_pending.set(pending)
         return GateStatus(
             gate_id=self.gate_id,
             online=online,
             lanes=[lane.status() for lane in self.lanes.values()],
-            outbox_pending=self.outbox.pending() if online else 0,
+            outbox_pending=pending if online else 0,
             agent_version=__version__,
         )
 
@@ -125,6 +130,7 @@ class GateAgent:
             finally:
                 self._mqtt = None
                 self._connected.clear()
+                self.metrics.connected.set(0)
             attempt += 1
             await asyncio.sleep(backoff_s(min(attempt, 6), cap_s=10.0))
 
@@ -138,6 +144,7 @@ class GateAgent:
             retain=True,
         )
         self._mqtt = mqtt
+        self.metrics.connected.set(1)
         self.outbox.resend_all()
         self._connected.set()
         self._wake.set()
@@ -170,6 +177,7 @@ class GateAgent:
 
     def _reject(self, where: str, reason: str) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        self.metrics.rejected.inc()
         log.warning("rejected message on %s: %s", where, reason)
 
     async def _heartbeat(self) -> None:
@@ -190,6 +198,9 @@ class GateAgent:
 
     async def run(self) -> None:
         log.info("gate box %s starting with %d lane(s)", self.gate_id, len(self.lanes))
+        if self.config.metrics_port:
+            self.metrics.serve(self.config.metrics_port)
+            log.info("metrics on http://127.0.0.1:%d/metrics", self.config.metrics_port)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._bus_session(), name="bus")

@@ -34,6 +34,9 @@ class LaneConfig(_Strict):
     poll_interval_s: float = Field(
         default=0.05, gt=0, le=5, description="how often the loop detector inputs are read"
     )
+    trip_timeout_s: float = Field(
+        default=3.0, gt=0, description="longest wait for triggered readers (cameras) to report"
+    )
     confirm_timeout_s: float = Field(
         default=3.0, gt=0, description="wait this long for the barrier to report opening"
     )

@@ -36,6 +36,7 @@ from edge import adapters
 from edge.config import LaneConfig
 from edge.fusion import fuse
 from edge.health import DeviceHealth
+from edge.metrics import EdgeMetrics
 from edge.observations import IdentifierRead, Observation, ScanObservation, SealObservation
 from edge.release import Refusal, check_decision
 
@@ -64,6 +65,7 @@ class Lane:
         remember_decision: Callable[[UUID], None],
         signing: tuple[Ed25519PrivateKey, str] | None,
         clock_skew: timedelta,
+        metrics: EdgeMetrics | None = None,
     ) -> None:
         self.gate_id, self.config, self.lane_id = gate_id, config, config.lane_id
         self._emit = emit
@@ -72,6 +74,7 @@ class Lane:
         self._remember = remember_decision
         self._signing = signing
         self._skew = clock_skew
+        self.metrics = metrics or EdgeMetrics()
         self.plc = BarrierPlc(config.plc)
         self.plc_health = DeviceHealth(f"{gate_id}/{self.lane_id}/plc")
         self.devices = [adapters.build(d, self._observe) for d in config.devices]
@@ -102,6 +105,8 @@ class Lane:
     def status(self) -> LaneStatus:
         devices = {d.name: bool(d.health.available) for d in self.devices}
         devices[self.plc_health.name] = bool(self.plc_health.available)
+        for name, up in devices.items():
+            self.metrics.device_up.labels(name).set(int(up))
         return LaneStatus(lane_id=self.lane_id, barrier=self.barrier, devices=devices)
 
     # ------------------------------------------------------------ running
@@ -166,7 +171,11 @@ class Lane:
 
     async def _passage(self, started_at: datetime) -> None:
         try:
+            triggered = [asyncio.create_task(self._trip(d)) for d in self.devices]
             await asyncio.sleep(self.config.read_window_s)
+            pending = [t for t in triggered if not t.done()]
+            if pending:  # a camera still reading its burst: its reads belong to this passage
+                await asyncio.wait(pending, timeout=self.config.trip_timeout_s)
             closed_at = utc_now()
             # Reads before the trip count (a camera sees the truck coming), but never reads
             # that belonged to the previous vehicle's passage.
@@ -189,8 +198,17 @@ class Lane:
             or "no identifiers read",
         )
         self._emit(passage)
+        self.metrics.passages.labels(self.lane_id).inc()
         if self.on_passage:
             self.on_passage(passage)
+
+    async def _trip(self, device: adapters.Adapter) -> None:
+        try:
+            await device.on_trip()
+        except Exception as err:  # a failing reader must not lose the passage
+            log.warning(
+                "%s/%s: %s failed on the trigger: %s", self.gate_id, self.lane_id, device.name, err
+            )
 
     def _build(
         self, started_at: datetime, closed_at: datetime, observations: list[Observation]
@@ -260,6 +278,7 @@ class Lane:
             coil_written = time.perf_counter()
             self.released.append((decision.passage_id, coil_written))
             if published is not None:
+                self.metrics.release_latency.labels(self.lane_id).observe(coil_written - published)
                 log.info(
                     "%s/%s passage %s published->coil %.1f ms",
                     self.gate_id,
@@ -300,6 +319,8 @@ class Lane:
         because: str | None,
         state: BarrierState | None = None,
     ) -> None:
+        outcome = "opened" if executed else (because or "refused")
+        self.metrics.decisions.labels(self.lane_id, outcome).inc()
         self._emit(
             CommandAck(
                 gate_id=self.gate_id,

@@ -44,6 +44,15 @@ def run(config_path: Path) -> None:
         asyncio.run(main())
 
 
+@cli.command("config-doc")
+def config_doc() -> None:
+    """Print the configuration reference (Markdown) generated from the config models."""
+    from corridor.configdoc import reference
+    from edge.config import EdgeConfig
+
+    click.echo(reference(EdgeConfig))
+
+
 @cli.command("diagnose")
 @click.option(
     "--config",

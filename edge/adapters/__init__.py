@@ -13,17 +13,20 @@ from pydantic import Field
 
 from edge.adapters.anpr import AnprFeedAdapter, AnprFeedConfig
 from edge.adapters.base import Adapter, ObservationSink
+from edge.adapters.camera import CameraAdapter, CameraConfig
 from edge.adapters.rfid import RfidAdapter, RfidConfig
 
-DeviceConfig = Annotated[RfidConfig | AnprFeedConfig, Field(discriminator="type")]
+AnyDeviceConfig = RfidConfig | AnprFeedConfig | CameraConfig
+DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="type")]
 
 ADAPTERS: dict[str, type[Adapter]] = {
     "rfid": RfidAdapter,
     "anpr_feed": AnprFeedAdapter,
+    "camera": CameraAdapter,
 }
 
 
-def build(config: RfidConfig | AnprFeedConfig, sink: ObservationSink) -> Adapter:
+def build(config: AnyDeviceConfig, sink: ObservationSink) -> Adapter:
     return ADAPTERS[config.type](config, sink)
 
 

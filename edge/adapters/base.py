@@ -46,6 +46,11 @@ class Adapter(ABC):
     async def probe(self) -> ProbeResult:
         """A quick check for field diagnostics."""
 
+    async def on_trip(self) -> None:
+        """The lane's loop detector tripped. Devices that read on a trigger (cameras)
+        read now; devices that report continuously (RFID) have nothing to do."""
+        return None
+
     async def run(self) -> None:
         """Keep a session going forever, with jittered back-off between attempts."""
         attempt = 0

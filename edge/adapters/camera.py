@@ -107,6 +107,10 @@ class CameraAdapter(Adapter):
                 reported += 1
             return reported
 
+    async def on_trip(self) -> None:
+        if self.config.trigger == "external" and self._cameras:
+            await self.capture()
+
     async def session(self) -> None:
         await asyncio.to_thread(self.vision)  # load the models before the first truck
         async with contextlib.AsyncExitStack() as stack:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -120,7 +121,11 @@ async def _serve(central: MqttClient, gate_id: str, lane: Lane) -> None:
 
 @contextlib.asynccontextmanager
 async def gate_box(
-    broker: Broker, tmp_path: Path, gate_id: str, central_public: Path
+    broker: Broker,
+    tmp_path: Path,
+    gate_id: str,
+    central_public: Path,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[Lane]:
     plc_port = free_port()
     model = BarrierModel(motion_time_ms=300, hold_open_ms=300, drive_off_s=0.1, crossing_s=0.2)
@@ -135,6 +140,7 @@ async def gate_box(
             central_keys={"central-1": central_public},
             outbox_path=tmp_path / f"{gate_id}.sqlite",
             resend_after_s=2,
+            metrics_port=metrics_port,
             lanes=[
                 LaneConfig(
                     lane_id="lane-1",
@@ -184,7 +190,8 @@ def central_private(central_signing):  # type: ignore[no-untyped-def]
 async def test_a_valid_release_opens_the_barrier_once(
     broker: Broker, tmp_path: Path, central_key: tuple[Path, Path], central_private
 ) -> None:
-    async with gate_box(broker, tmp_path, "gate-a", central_key[1]) as lane:
+    metrics_port = free_port()
+    async with gate_box(broker, tmp_path, "gate-a", central_key[1], metrics_port) as lane:
         passage = await lane.arrive("AB123CD")
         assert passage.values(IdentifierKind.PLATE) == ["AB123CD"]
         assert passage.values(IdentifierKind.RFID_TAG) == [TAG]
@@ -202,6 +209,13 @@ async def test_a_valid_release_opens_the_barrier_once(
         assert not replay_ack.executed and replay_ack.rejected_because == "replayed"
         assert lane.plc.model.cycles == 1
         assert second.passage_id != passage.passage_id
+
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        assert 'corridor_edge_passages_total{lane="lane-1"} 2.0' in text
+        assert 'corridor_edge_decisions_total{lane="lane-1",outcome="opened"} 1.0' in text
+        assert 'corridor_edge_decisions_total{lane="lane-1",outcome="replayed"} 1.0' in text
+        assert 'corridor_edge_release_latency_seconds_count{lane="lane-1"} 1.0' in text
 
 
 @pytest.mark.parametrize(
