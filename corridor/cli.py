@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edge", "Run a gate box; diagnose its devices."),
     "demo": ("demo", "A whole port on this machine, driven by a scenario file."),
     "sim": ("sim", "Simulated devices speaking the real protocols (barrier, rfid, eseal, ...)."),
+    "geofences": ("geofences", "Fences and corridors: check a GeoJSON file, locate a point, warm."),
 }
 
 

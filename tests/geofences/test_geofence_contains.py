@@ -91,7 +91,8 @@ def test_random_stars_with_holes_and_parts_match_shapely(seed: int) -> None:
             far = star(rng, cx + 3 * r, cy, r / 2, 20)
             shell = MultiPolygon([shell, far]) if not far.intersects(shell) else shell
         areas.append(shell)
-    assert all(a.is_valid for a in areas)
+    areas = [a for a in areas if a.is_valid]  # a random star can touch itself
+    assert len(areas) >= 6
     x, y = probe_points(areas, rng, n_random=5000)
     assert_matches_shapely(areas, x, y)
 
