@@ -34,6 +34,7 @@ SAME_KIND = {"8": "638", "6": "85", "3": "8", "5": "6", "1": "7", "7": "1", "0":
              "O": "DQ", "D": "O", "Q": "O", "U": "V", "V": "U", "M": "N", "N": "M",
              "C": "G", "G": "C", "E": "F", "F": "E", "I": "L"}  # fmt: skip
 MAX_KIND_SWAPS = 2  # more than this and the evidence is too weak to trust
+BOX_EDGE = "I1LJ"  # what the left edge of the check digit's box reads as
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,12 @@ def candidates_in_chain(chain: list[TextLine]) -> Iterable[CodeCandidate]:
                 repaired = repair(window)
                 if len(repaired) == 1:
                     yield CodeCandidate(repaired[0], "repaired", score * 0.6, box)
+            boxed = text[start : start + 12]
+            if not valid and len(boxed) == 12 and boxed[10] in BOX_EDGE:
+                # The frame of the boxed check digit read as a character before it.
+                unboxed, _ = resolve(boxed[:10] + boxed[11])
+                if len(unboxed) == 1:
+                    yield CodeCandidate(unboxed[0], "repaired", score * 0.6, box)
         head = text[start : start + 10]
         if len(head) == 10 and len(text) - start == 10 and has_code_shape(head):
             yield CodeCandidate(head, "unverified", score * 0.5, box)

@@ -235,3 +235,10 @@ def test_size_type_read_with_a_digit_for_its_type_letter() -> None:
     ]
     (best,) = accepted(read_codes(lines))
     assert best.size_type == "22G1"
+
+
+def test_box_edge_read_before_the_check_digit_is_a_repair_not_a_read() -> None:
+    lines = [TextLine("HALU 208997 I6", 0.95, (10, 10, 400, 50))]
+    found = read_codes(lines)
+    assert ("HALU2089976", "repaired") in [(c.code, c.status) for c in found]
+    assert accepted(found) == []
