@@ -96,8 +96,17 @@ def follows(a: TextLine, b: TextLine) -> bool:
 
 
 def chains(lines: Sequence[TextLine], depth: int = 4) -> list[list[TextLine]]:
-    """All reading-order chains of up to `depth` lines."""
-    nexts = {id(a): [b for b in lines if b is not a and follows(a, b)] for a in lines}
+    """All reading-order chains of up to `depth` lines.
+
+    A size-type code (`42G1`) painted under the serial never continues a chain:
+    its digits would otherwise pose as a check digit.
+    """
+    nexts = {
+        id(a): [
+            b for b in lines if b is not a and follows(a, b) and not is_size_type(normalize(b.text))
+        ]
+        for a in lines
+    }
     found: list[list[TextLine]] = []
 
     def extend(chain: list[TextLine]) -> None:
@@ -215,8 +224,11 @@ class FusedCode:
 def fuse_views(per_view: dict[str, list[CodeCandidate]]) -> list[FusedCode]:
     """Fuse the camera views of one passage into the codes on the truck.
 
-    A code is accepted when one view read it directly, or two views reached it by
-    repair. Owner + serial seen without a check digit only adds support. Of two
+    A code is accepted only when at least one view read it directly (its check
+    digit right as read, or after letter/digit swaps that the check digit alone
+    decided). A repair (a same-kind confusion undone) and owner + serial seen
+    without a check digit only add support: views of one painted code share its
+    misreads, so two views agreeing on a repair is not independent evidence. Of two
     accepted codes a confusion or two apart, the weaker is a misread that happened
     to pass its check digit and is dropped.
     """
@@ -227,10 +239,9 @@ def fuse_views(per_view: dict[str, list[CodeCandidate]]) -> list[FusedCode]:
                 support.setdefault(cand.code, []).append((view, cand))
     fused: list[FusedCode] = []
     for code, seen in support.items():
-        direct = [c for _, c in seen if c.status == "read"]
-        views = sorted({v for v, _ in seen})
-        if not direct and len(views) < 2:
+        if not any(c.status == "read" for _, c in seen):
             continue
+        views = sorted({v for v, _ in seen})
         partial_views = {
             v
             for v, cands in per_view.items()

@@ -193,16 +193,25 @@ def test_fusion_accepts_a_direct_read_and_counts_support() -> None:
     assert fused[0].confidence > 0.97
 
 
-def test_fusion_needs_two_views_for_a_repaired_code() -> None:
-    one = fuse_views({"top": [cand("BEAU2576878", "repaired", 0.6)]})
-    two = fuse_views(
-        {
-            "top": [cand("BEAU2576878", "repaired", 0.6)],
-            "left": [cand("BEAU2576878", "repaired", 0.6)],
-        }
-    )
-    assert one == []
-    assert [f.code for f in two] == ["BEAU2576878"]
+def test_fusion_never_accepts_a_repair_alone() -> None:
+    # Views of one painted code share its misreads: agreeing repairs are not evidence.
+    repaired = {v: [cand("BEAU2576878", "repaired", 0.6)] for v in ("top", "left", "right")}
+    assert fuse_views(repaired) == []
+    supported = fuse_views({**repaired, "front": [cand("BEAU2576878", "read", 0.7)]})
+    assert [(f.code, f.views) for f in supported] == [
+        ("BEAU2576878", ["front", "left", "right", "top"])
+    ]
+
+
+def test_size_type_under_the_serial_is_not_a_check_digit() -> None:
+    lines = [
+        TextLine("PJYU 639731", 1.0, (708, 104, 1119, 171)),
+        TextLine("42G1", 0.98, (874, 179, 1042, 235)),
+    ]
+    found = read_codes(lines)
+    assert [(c.code, c.status, c.size_type) for c in found] == [
+        ("PJYU639731", "unverified", "42G1")
+    ]
 
 
 def test_fusion_never_accepts_unverified_reads_alone() -> None:
