@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -236,35 +236,23 @@ class LaneVision:
 
     def read_burst(self, frames: Sequence[Frame]) -> list[PlateRead | ContainerRead]:
         """Fuse the frames of one passage: plates voted, codes fused across views."""
-        plate_reads: list[PlateRead] = []
+        plate_reads: dict[str, list[PlateRead]] = {}  # per view
+        frames_per_view: dict[str, int] = {}
         per_view: dict[str, list[codes.CodeCandidate]] = {}
         crops: dict[str, ContainerRead] = {}
         for frame in frames:
+            frames_per_view[frame.view] = frames_per_view.get(frame.view, 0) + 1
             try:
                 seen = self.read_frame(frame.image, frame.view)
             except ImageError as err:
                 log.warning("view %s: frame skipped: %s", frame.view, err)
                 continue
-            plate_reads += seen.plates
+            plate_reads.setdefault(frame.view, []).extend(seen.plates)
             per_view.setdefault(frame.view, []).extend(seen.candidates)
             for c in seen.containers:
                 if c.code not in crops or c.confidence > crops[c.code].confidence:
                     crops[c.code] = c
-        results: list[PlateRead | ContainerRead] = []
-        for v in vote([(p.text, p.confidence) for p in plate_reads], len(frames)):
-            best = max((p for p in plate_reads if p.text == v.text), key=lambda p: p.confidence)
-            results.append(
-                PlateRead(
-                    v.text,
-                    v.confidence,
-                    best.box,
-                    best.view,
-                    best.region,
-                    best.crop_jpeg,
-                    v.frames,
-                    best.known,
-                )
-            )
+        results: list[PlateRead | ContainerRead] = [*self.fuse_plates(plate_reads, frames_per_view)]
         for fused in codes.fuse_views(per_view):
             shown = crops.get(fused.code)
             results.append(
@@ -279,3 +267,25 @@ class LaneVision:
                 )
             )
         return results
+
+    @staticmethod
+    def fuse_plates(
+        reads: dict[str, list[PlateRead]], frames_per_view: dict[str, int]
+    ) -> list[PlateRead]:
+        """Vote each view's frames, then combine views: a plate only the front camera
+        can see is not weakened by the top camera's frames."""
+        best: dict[str, PlateRead] = {}
+        miss: dict[str, float] = {}
+        frames_agreeing: dict[str, int] = {}
+        for view, view_reads in reads.items():
+            for v in vote([(p.text, p.confidence) for p in view_reads], frames_per_view[view]):
+                shown = max((p for p in view_reads if p.text == v.text), key=lambda p: p.confidence)
+                miss[v.text] = miss.get(v.text, 1.0) * (1 - min(v.confidence, 0.99))
+                frames_agreeing[v.text] = frames_agreeing.get(v.text, 0) + v.frames
+                if v.text not in best or shown.confidence > best[v.text].confidence:
+                    best[v.text] = shown
+        fused = [
+            replace(p, confidence=round(1 - miss[t], 4), frames=frames_agreeing[t])
+            for t, p in best.items()
+        ]
+        return sorted(fused, key=lambda p: -p.confidence)

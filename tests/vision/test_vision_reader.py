@@ -132,3 +132,15 @@ def test_cli_read_on_real_photos_emits_the_promised_json() -> None:
         for code in obj["containers"]:
             assert set(code) == {"code", "size_type", "confidence", "box"}
             assert is_valid_code(code["code"])
+
+
+def test_a_plate_seen_by_one_view_is_not_weakened_by_the_others(vision: LaneVision) -> None:
+    plate = render_plate_scene(np.random.default_rng(3), region="br")
+    blank = np.full_like(plate.image, 128)
+    frames = [Frame(plate.image, "front"), Frame(plate.image, "front")]
+    frames += [Frame(blank, view) for view in ("top", "left", "right") for _ in range(2)]
+    reads = [r for r in vision.read_burst(frames) if isinstance(r, PlateRead)]
+    read = next(r for r in reads if r.text == plate.objects[0].text)
+    alone = vision.read_frame(plate.image, "front").plates
+    assert read.frames == 2
+    assert read.confidence >= min(0.99, max(p.confidence for p in alone if p.text == read.text))
