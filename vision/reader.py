@@ -227,8 +227,8 @@ class LaneVision:
                 )
                 for c in codes.accepted(candidates)
             ]
-            # A container code is not also a plate.
-            taken = {c.code for c in containers}
+            # A container code (or its size-type code) is not also a plate.
+            taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
             plates = [p for p in plates if not any(p.text in code for code in taken)]
         return FrameReads(plates, containers, candidates)
 
