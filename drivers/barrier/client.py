@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal
@@ -131,10 +132,11 @@ class BarrierPlc:
         s = self.settings
         return f"{s.host}:{s.port}" if s.transport == "tcp" else f"{s.serial_port}"
 
-    async def _call(self, what: str, request: object) -> ModbusPDU:
+    async def _call(self, what: str, request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
         async with self._lock:
             try:
-                response: ModbusPDU = await request  # type: ignore[misc]
+                # pymodbus raises at call time when the link is down, so call inside the try.
+                response = await request()
             except (TimeoutError, ModbusException, OSError) as err:
                 raise BarrierLinkError(
                     f"{what}: no valid answer from {self._where()}: {err}"
@@ -148,7 +150,7 @@ class BarrierPlc:
     async def read_inputs(self) -> LoopInputs:
         c, dev = self._client, self.settings.device_id
         rr = await self._call(
-            "read inputs", c.read_discrete_inputs(0, count=r.DI_COUNT, device_id=dev)
+            "read inputs", lambda: c.read_discrete_inputs(0, count=r.DI_COUNT, device_id=dev)
         )
         bits = rr.bits
         return LoopInputs(
@@ -163,7 +165,7 @@ class BarrierPlc:
     async def read_status(self) -> BarrierStatus:
         c, dev = self._client, self.settings.device_id
         rr = await self._call(
-            "read status", c.read_input_registers(0, count=r.IR_COUNT, device_id=dev)
+            "read status", lambda: c.read_input_registers(0, count=r.IR_COUNT, device_id=dev)
         )
         regs = rr.registers
         try:
@@ -182,7 +184,7 @@ class BarrierPlc:
     async def read_config(self) -> dict[str, int]:
         c, dev = self._client, self.settings.device_id
         rr = await self._call(
-            "read config", c.read_holding_registers(0, count=r.HR_COUNT, device_id=dev)
+            "read config", lambda: c.read_holding_registers(0, count=r.HR_COUNT, device_id=dev)
         )
         regs = rr.registers
         return {
@@ -196,7 +198,7 @@ class BarrierPlc:
 
     async def _pulse(self, what: str, coil: int) -> None:
         c, dev = self._client, self.settings.device_id
-        await self._call(what, c.write_coil(coil, True, device_id=dev))
+        await self._call(what, lambda: c.write_coil(coil, True, device_id=dev))
 
     async def open(self) -> None:
         """Start an open cycle. Returns once the controller has latched the command."""
@@ -212,7 +214,9 @@ class BarrierPlc:
         c, dev = self._client, self.settings.device_id
         await self._call(
             "write timing",
-            c.write_registers(r.HR_MOTION_TIME_MS, [motion_time_ms, hold_open_ms], device_id=dev),
+            lambda: c.write_registers(
+                r.HR_MOTION_TIME_MS, [motion_time_ms, hold_open_ms], device_id=dev
+            ),
         )
 
     async def force_loops(self, *, arrival: bool | None, safety: bool = False) -> None:
@@ -222,7 +226,7 @@ class BarrierPlc:
         enable = 0 if arrival is None else 1
         await self._call(
             "force loops",
-            c.write_registers(r.HR_FORCE_INPUTS, [mask, enable], device_id=dev),
+            lambda: c.write_registers(r.HR_FORCE_INPUTS, [mask, enable], device_id=dev),
         )
 
     async def wait_for_state(
