@@ -97,15 +97,18 @@ def open_capture(settings: CameraSettings) -> cv2.VideoCapture:
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(settings.read_timeout_s * 1000),
     ]
-    if kind == "v4l2":
-        device = int(settings.source) if settings.source.isdigit() else settings.source
-        cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
-    elif kind == "file":
-        if not Path(settings.source).is_file():
-            raise CameraError(f"no video file at {settings.source}")
-        cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG)
-    else:
-        cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG, timeouts)
+    if kind == "file" and not Path(settings.source).is_file():
+        raise CameraError(f"no video file at {settings.source}")
+    try:
+        if kind == "v4l2":
+            device = int(settings.source) if settings.source.isdigit() else settings.source
+            cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
+        elif kind == "file":
+            cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG)
+        else:
+            cap = cv2.VideoCapture(settings.source, cv2.CAP_FFMPEG, timeouts)
+    except cv2.error as err:
+        raise CameraError(f"cannot open {kind} source {settings.source}: {err}") from err
     if not cap.isOpened():
         cap.release()
         raise CameraError(f"cannot open {kind} source {settings.source}")
@@ -155,7 +158,11 @@ class Camera:
     def _read(self) -> np.ndarray | None:
         if self._cap is None:
             return None
-        ok, image = self._cap.read()
+        try:
+            ok, image = self._cap.read()
+        except cv2.error as err:  # a broken stream can make the decoder throw
+            log.debug("camera %s: read failed: %s", self.settings.camera_id, err)
+            return None
         return image if ok and image is not None else None
 
     def _file_interval_s(self) -> float:
