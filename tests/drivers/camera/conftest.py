@@ -39,6 +39,7 @@ class MjpegCamera:
     def __init__(self, fps: float = 25.0) -> None:
         self.fps = fps
         self.vehicle = False
+        self.garbage = False  # send broken JPEG parts, as a failing encoder does
         self.port = self._free_port()
         self._server: ThreadingHTTPServer | None = None
         self._live = threading.Event()
@@ -66,6 +67,8 @@ class MjpegCamera:
                     while camera._live.is_set():
                         _, jpeg = cv2.imencode(".jpg", scene(index, camera.vehicle))
                         body = jpeg.tobytes()
+                        if camera.garbage:
+                            body = body[:20] + bytes(range(256)) * 4
                         self.wfile.write(
                             b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                             + str(len(body)).encode()

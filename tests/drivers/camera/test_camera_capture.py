@@ -156,3 +156,17 @@ async def test_rtsp_stream_and_reconnect(rtsp_camera: RtspCamera) -> None:
         again = await cam.burst(2, 0.05, timeout_s=15.0)
     assert len(again) == 2 and again[0].seq > frames[-1].seq
     assert cam.stats.reconnects >= 1
+
+
+async def test_broken_frames_in_the_stream_do_not_stop_the_camera(
+    mjpeg_camera: MjpegCamera,
+) -> None:
+    settings = CameraSettings(source=mjpeg_camera.url, **FAST)
+    async with Camera(settings) as cam:
+        await cam.burst(2, 0.02)
+        mjpeg_camera.garbage = True
+        await asyncio.sleep(0.5)
+        mjpeg_camera.garbage = False
+        frames = await cam.burst(3, 0.05, timeout_s=10.0)
+    assert all(f.image.shape == (HEIGHT, WIDTH, 3) for f in frames)
+    assert [f.seq for f in frames] == sorted(f.seq for f in frames)
