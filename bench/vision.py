@@ -282,6 +282,7 @@ def main() -> None:
     plate_options: dict[str, dict[str, Any]] = {
         "ocr, all regions": {},
         "ocr, site region": {"site_region": True},
+        "ocr det 640, site region": {"site_region": True, "det_max_side": 640},
     }
     if have_yolo:
         plate_options["yolo, site region"] = {"detector": "yolo", "site_region": True}
