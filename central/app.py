@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from central.api.routes import ROUTERS
+from central.auth.guard import guard
+from central.monitoring import web
 from central.service import Central
 from central.settings import CentralSettings
 
@@ -48,5 +50,6 @@ def create_app(settings: CentralSettings) -> FastAPI:
         return JSONResponse({"detail": "database busy, retry"}, status_code=503)
 
     for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=guard(router))
+    web.install(app)  # the console at /, the RRU page at /rru
     return app

@@ -7,8 +7,10 @@ import contextlib
 import logging
 
 from central import database, store
+from central.auth.service import Authenticator
 from central.ingest import MqttIngest
 from central.keys import DecisionSigner, GateKeys
+from central.monitoring.service import Monitoring
 from central.pipeline import Pipeline
 from central.settings import CentralSettings
 from central.site import Site, load_site
@@ -33,6 +35,8 @@ class Central:
             require_signed_passages=bool(settings.require_signed_passages),
         )
         self.ingest = MqttIngest(settings.mqtt, self.pipeline) if settings.mqtt.enabled else None
+        self.auth = Authenticator(self.sessions, settings.api_tokens)
+        self.monitoring = Monitoring(settings, self.sessions, self.signer, self.site)
         self.api_rejected = 0
         self._ingest_task: asyncio.Task[None] | None = None
 
@@ -49,8 +53,12 @@ class Central:
             )
         if self.ingest is not None:
             self._ingest_task = asyncio.create_task(self.ingest.run(), name="central-mqtt-ingest")
+        await self.monitoring.start()
+        if not await self.auth.enforced():
+            log.warning("no users and no api_tokens: the API is open to anyone (open mode)")
 
     async def stop(self) -> None:
+        await self.monitoring.stop()
         if self._ingest_task is not None:
             self._ingest_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

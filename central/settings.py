@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from central.errors import ConfigError
+from central.monitoring.settings import AuthSettings, MonitoringSettings
 from contract.bus import BrokerSettings
 
 
@@ -85,6 +86,10 @@ class CentralSettings(BaseSettings):
         description="bearer tokens, name -> token; when any is set, routes that change "
         "state require `Authorization: Bearer <token>`",
     )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings, description="monitoring centre (docs/monitoring.md)"
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="users and logins")
 
     @model_validator(mode="after")
     def _signed_passages_default(self) -> CentralSettings:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from central.auth.guard import PrincipalDep
 from central.service import Central
 
 
@@ -28,27 +27,10 @@ async def get_session(central: CentralDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
-_bearer = HTTPBearer(auto_error=False, description="one of the configured api_tokens")
-
-
-def require_token(
-    central: CentralDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str | None:
-    """The caller's token name; routes that change state need one when any is configured."""
-    tokens = central.settings.api_tokens
-    if not tokens:
-        return None
-    if credentials is not None:
-        offered = credentials.credentials.encode()
-        for name, token in tokens.items():
-            if hmac.compare_digest(offered, token.encode()):
-                return name
-    raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        "a valid bearer token is required",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+def require_token(principal: PrincipalDep) -> str | None:
+    """The caller's name (None in open mode). Which role may change what is checked by
+    the route family's guard (`central.auth.guard`); this only names the writer."""
+    return None if principal.open_mode else principal.name
 
 
 WriterDep = Annotated[str | None, Depends(require_token)]

@@ -1,9 +1,11 @@
 """The permission check on every API route, as FastAPI dependencies.
 
-Routers of the older resources do not check permissions themselves: `guard(router)`
-gives each a family check by its prefix (reads need one permission, changes
-another). Routers in `SELF_GUARDED` check per route with `require(...)`. A router
-in neither list is admin-only, so a new resource is closed until it is listed.
+Every route gets `check_route` (added by `include_router(..., dependencies=guard(router))`).
+It finds the route family from the first path segment after /api/v1 and:
+- PUBLIC families need no token (/health for probes, /auth whose login is public);
+- SELF_GUARDED families need a caller; each route checks its own permission (`require`);
+- FAMILIES name the permission to read (GET) and to change (anything else);
+- any other family is admin-only, so a new resource is closed until it is listed here.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ _bearer = HTTPBearer(
     "or one of the configured api_tokens (customs systems)",
 )
 
-PUBLIC = {"/health", "/auth"}  # /auth checks itself: login is public, /auth/me is not
+PUBLIC = {"/health", "/auth"}  # /auth/me asks for its caller itself
 SELF_GUARDED = {
-    "/alerts",
     "/incidents",
     "/rrus",
     "/users",
@@ -38,27 +39,29 @@ SELF_GUARDED = {
     "/units",
     "/lookup",
     "/notifications",
-    "/overrides",
 }
-# prefix -> (permission to read, permission to change)
+# family -> (permission to read, permission to change; None: admin only)
 FAMILIES: dict[str, tuple[Permission, Permission | None]] = {
     "/declarations": (P.CUSTOMS_READ, P.CUSTOMS_WRITE),
-    "/movements": (P.CUSTOMS_READ, P.CUSTOMS_WRITE),
+    "/movements": (P.CUSTOMS_READ, P.CUSTOMS_WRITE),  # also binding a tracker (transit)
     "/passages": (P.TRAFFIC_READ, None),
     "/decisions": (P.TRAFFIC_READ, None),
+    "/alerts": (P.ALERTS_READ, P.ALERTS_ACT),
     "/gates": (P.TRAFFIC_READ, P.GATES_OVERRIDE),
     "/mission-paths": (P.TRAFFIC_READ, None),
+    "/transit": (P.TRAFFIC_READ, None),
     "/ledger": (P.LEDGER_READ, None),
     "/ingest": (P.SYSTEM_READ, None),
 }
 _READS = {"GET", "HEAD", "OPTIONS"}
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    """The caller, from its bearer token; 401 when one is needed and missing or bad."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
     authenticator: Authenticator = request.app.state.central.auth
     try:
         principal = await authenticator.principal(credentials.credentials if credentials else None)
@@ -66,6 +69,14 @@ async def current_principal(
         raise HTTPException(err.status, err.detail, headers={"WWW-Authenticate": "Bearer"}) from err
     request.state.principal = principal
     return principal
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    """The caller, from its bearer token; 401 when one is needed and missing or bad."""
+    return await _authenticate(request, credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -86,25 +97,37 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+def family_of(path: str) -> str:
+    """`/api/v1/movements/{iot_id}/transit` -> `/movements`."""
+    parts = path.split("/")
+    return "/" + parts[3] if len(parts) > 3 and parts[1:3] == ["api", "v1"] else path
+
+
+async def check_route(request: Request, credentials: Credentials) -> None:
+    """Run before every API route: authenticate, then check the family's permission."""
+    family = family_of(request.url.path)
+    if family in PUBLIC:
+        return
+    principal = await _authenticate(request, credentials)
+    if family in SELF_GUARDED:
+        return
+    read, write = FAMILIES.get(family, (None, None))
+    needed = read if request.method in _READS else write
+    if needed is None:
+        if principal.role is not Role.ADMIN:
+            raise forbid(principal, f"{request.method} {family} (admin only)")
+    elif not principal.can(needed):
+        raise forbid(principal, f"{request.method} {family}")
+
+
 def guard(router: APIRouter) -> list[Any]:
     """The dependencies that `include_router` adds to every route of `router`."""
-    prefix = router.prefix
-    if prefix in PUBLIC:
-        return []
-    if prefix in SELF_GUARDED:
-        return [Depends(current_principal)]
-    family = FAMILIES.get(prefix)
-    if family is None:
-        log.warning("routes under %s have no permission entry: admin only", prefix)
-
-    async def check_family(request: Request, principal: PrincipalDep) -> None:
-        if family is None:
-            if principal.role is not Role.ADMIN:
-                raise forbid(principal, f"use {prefix} (admin only)")
-            return
-        read, write = family
-        needed = read if request.method in _READS else write
-        if needed is None or not principal.can(needed):
-            raise forbid(principal, f"{request.method} {prefix}")
-
-    return [Depends(check_family)]
+    for route in router.routes:
+        family = (
+            "/" + router.prefix.strip("/")
+            if router.prefix
+            else family_of("/api/v1" + str(getattr(route, "path", "")))
+        )
+        if family not in PUBLIC | SELF_GUARDED | set(FAMILIES):
+            log.warning("routes under %s have no permission entry: admin only", family)
+    return [Depends(check_route)]
