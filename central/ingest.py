@@ -13,18 +13,23 @@ import logging
 
 from central.pipeline import Pipeline, Publish
 from central.settings import MqttSettings
+from central.transit.pipeline import TransitPipeline, is_transit_topic
 from contract import bus, topics
 
 log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = (topics.ALL_GATE_PASSAGES, topics.ALL_GATE_EVENTS, topics.ALL_GATE_STATUS)
+TRANSIT_SUBSCRIPTIONS = (topics.ALL_UNIT_POSITIONS, topics.ALL_SEAL_EVENTS)
 RECEIPT_BATCH = 200  # flush receipts at least this often under a steady stream
 
 
 class MqttIngest:
-    def __init__(self, settings: MqttSettings, pipeline: Pipeline) -> None:
+    def __init__(
+        self, settings: MqttSettings, pipeline: Pipeline, transit: TransitPipeline | None = None
+    ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.transit = transit
         self.ready = asyncio.Event()  # set while connected and subscribed
 
     @property
@@ -44,18 +49,24 @@ class MqttIngest:
                 if attempt == 0:
                     log.warning("broker connection lost or refused: %s; retrying", err)
                 self.ready.clear()
-                self.pipeline.publisher = None
+                self._set_publisher(None)
                 await asyncio.sleep(bus.backoff_s(attempt))
                 attempt += 1
             finally:
                 self.ready.clear()
-                self.pipeline.publisher = None
+                self._set_publisher(None)
+
+    def _set_publisher(self, publish: Publish | None) -> None:
+        self.pipeline.publisher = publish
+        if self.transit is not None:
+            self.transit.publisher = publish
 
     async def _session(self) -> None:
         persistent = self.settings.session_expiry_s
         async with bus.client(self.settings, persistent_session_s=persistent) as client:
-            self.pipeline.publisher = _publisher(client)
-            for topic in SUBSCRIPTIONS:
+            self._set_publisher(_publisher(client))
+            transit = TRANSIT_SUBSCRIPTIONS if self.transit is not None else ()
+            for topic in (*SUBSCRIPTIONS, *transit):
                 await client.subscribe(topic, qos=1)
             self.ready.set()
             log.info("connected to the broker at %s:%d", self.settings.host, self.settings.port)
@@ -64,7 +75,11 @@ class MqttIngest:
     async def _consume(self, client: bus.MqttClient) -> None:
         handled = 0
         async for message in client.messages:
-            await self.pipeline.handle(str(message.topic), _payload_bytes(message.payload))
+            topic = str(message.topic)
+            if self.transit is not None and is_transit_topic(topic):
+                await self.transit.handle(topic, _payload_bytes(message.payload))
+            else:
+                await self.pipeline.handle(topic, _payload_bytes(message.payload))
             handled += 1
             if len(client.messages) == 0 or handled % RECEIPT_BATCH == 0:
                 await self.pipeline.flush_receipts()

@@ -14,6 +14,7 @@ from central.monitoring.service import Monitoring
 from central.pipeline import Pipeline
 from central.settings import CentralSettings
 from central.site import Site, load_site
+from central.transit.service import TransitService
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,18 @@ class Central:
             decision_ttl_s=settings.decision_ttl_s,
             require_signed_passages=bool(settings.require_signed_passages),
         )
-        self.ingest = MqttIngest(settings.mqtt, self.pipeline) if settings.mqtt.enabled else None
+        self.transit = (
+            TransitService(settings.transit, settings.timeseries, self.sessions)
+            if settings.transit.enabled
+            else None
+        )
+        self.ingest = (
+            MqttIngest(
+                settings.mqtt, self.pipeline, self.transit.pipeline if self.transit else None
+            )
+            if settings.mqtt.enabled
+            else None
+        )
         self.auth = Authenticator(self.sessions, settings.api_tokens)
         self.monitoring = Monitoring(settings, self.sessions, self.signer, self.site)
         self.api_rejected = 0
@@ -51,6 +63,8 @@ class Central:
                 len(self.site.nodes),
                 len(self.site.processes),
             )
+        if self.transit is not None:
+            await self.transit.start()
         if self.ingest is not None:
             self._ingest_task = asyncio.create_task(self.ingest.run(), name="central-mqtt-ingest")
         await self.monitoring.start()
@@ -63,6 +77,8 @@ class Central:
             self._ingest_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ingest_task
+        if self.transit is not None:
+            await self.transit.stop()
         await self.engine.dispose()
 
     @property

@@ -19,6 +19,8 @@ from pydantic_settings import (
 
 from central.errors import ConfigError
 from central.monitoring.settings import AuthSettings, MonitoringSettings
+from central.timeseries import TimeSeriesSettings
+from central.transit.settings import TransitSettings
 from contract.bus import BrokerSettings
 
 
@@ -90,6 +92,12 @@ class CentralSettings(BaseSettings):
         default_factory=MonitoringSettings, description="monitoring centre (docs/monitoring.md)"
     )
     auth: AuthSettings = Field(default_factory=AuthSettings, description="users and logins")
+    transit: TransitSettings = Field(
+        default_factory=TransitSettings, description="units in transit (docs/transit.md)"
+    )
+    timeseries: TimeSeriesSettings = Field(
+        default_factory=TimeSeriesSettings, description="tracks and telemetry (optional)"
+    )
 
     @model_validator(mode="after")
     def _signed_passages_default(self) -> CentralSettings:
@@ -145,6 +153,12 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     if signing.get("private_key_file"):
         signing["private_key_file"] = base / Path(signing["private_key_file"])
         resolved["signing"] = signing
+    transit = dict(resolved.get("transit") or {})
+    if transit.get("fences"):
+        transit["fences"] = [
+            f if str(f).startswith("site:") else str(base / Path(f)) for f in transit["fences"]
+        ]
+        resolved["transit"] = transit
     mqtt = dict(resolved.get("mqtt") or {})
     if mqtt.get("ca_file"):
         mqtt["ca_file"] = str(base / Path(mqtt["ca_file"]))

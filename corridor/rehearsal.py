@@ -42,6 +42,7 @@ from contract import (
 from contract.bus import MqttError, client
 from contract.signing import generate_keypair
 from corridor.broker import OBSERVER_USER, Broker, free_port
+from corridor.transit_rehearsal import TransitUnits, central_config, check_alert_times
 from simulators.anpr import AnprCameraSim
 from simulators.barrier import BarrierModel, BarrierPlcSim
 from simulators.customs import CustomsFeeder, CustomsFeederError
@@ -301,6 +302,7 @@ class Rehearsal:
             "gate_keys_dir": str(self.workdir / "keys"),
             "site_file": str(site_file),
         }
+        config.update(central_config(self.scenario))  # units in transit, if any
         (self.workdir / "central.yaml").write_text(yaml.safe_dump(config))
         port = free_port()
         self.central_url = f"http://127.0.0.1:{port}"
@@ -443,6 +445,9 @@ class Rehearsal:
     async def _run_timeline(self, results: list[ArrivalResult]) -> None:
         async with CustomsFeeder(self.central_url) as feeder:
             await self._register(feeder)
+            units = await TransitUnits.start(
+                self.scenario, self.broker, self.central_url, self.iot_ids, self._say
+            )
             truck_done: dict[str, asyncio.Task[None]] = {}
             arrivals: list[asyncio.Task[None]] = []
             for step in self.scenario.timeline:
@@ -460,6 +465,7 @@ class Rehearsal:
                 truck_done[step.arrive.truck] = task
                 arrivals.append(task)
             await asyncio.gather(*arrivals)
+            await units.finished()
 
     async def _register(self, feeder: CustomsFeeder) -> None:
         for declaration in self.scenario.declarations:
@@ -581,4 +587,4 @@ class Rehearsal:
             problems.append(
                 f"unexpected alert {rule}" + (f" for {truck}" if truck else "") + f" (x{n})"
             )
-        return problems
+        return problems + check_alert_times(self.scenario, raised, by_iot)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract.iso6346 import is_valid as container_code_valid
 from contract.messages import DeviceId, HoldReason, SealState, Verdict
+from simulators.tracker.journey import Fault, SpeedProfile
 
 
 class ScenarioError(Exception):
@@ -138,6 +139,86 @@ class ExpectedAlert(_Strict):
     rule: str
     truck: str | None = None
     count: int = Field(default=1, ge=1)
+    between_s: tuple[float, float] | None = Field(
+        default=None,
+        description="each such alert's raised_at lies within these scenario seconds "
+        "(after transit.start), bounds included",
+    )
+
+
+# --------------------------------------------------------------------------- units in transit
+
+
+class TransitSetup(_Strict):
+    """Units on the move: the fences central judges them by, and scenario time."""
+
+    fences: list[str] = Field(
+        min_length=1,
+        description="central's transit fences: `site:NAME` (shipped with geofences) or "
+        "GeoJSON files relative to this file, merged in order",
+    )
+    start: AwareDatetime = Field(
+        description="scenario second 0 (UTC): device clocks and central's (manual) clock"
+    )
+    time_scale: float = Field(default=3600, gt=0, description="scenario seconds per wall second")
+    tolerances: dict[str, float] = Field(
+        default_factory=dict, description="central's transit.tolerances for the run"
+    )
+
+
+class SealEventStep(_Strict):
+    """An e-seal event the unit's seal reports (published as the telematics gateway)."""
+
+    at_s: float = Field(ge=0, description="seconds after the unit's departure")
+    event: Literal["armed", "disarmed", "opened", "tampered", "battery_low", "status"]
+    state: SealState | None = Field(default=None, description="default: follows the event")
+    seal: str | None = Field(default=None, description="default: the truck's first seal")
+    battery_pct: float | None = Field(default=None, ge=0, le=100)
+
+
+class Unit(_Strict):
+    """A tracked unit: a truck's tracker driving a route, bound to the truck's movement."""
+
+    device: DeviceId = Field(description="tracker device id (units/{device}/positions)")
+    truck: str = Field(description="truck label; its movement gets the binding")
+    route: str = Field(
+        description="a corridor of the transit fences (its id), or a GeoJSON file with a "
+        "LineString, relative to this file"
+    )
+    from_km: float = Field(default=0, ge=0, description="start this far along the route")
+    to_km: float | None = Field(default=None, gt=0, description="end here (default: the end)")
+    corridor: str | None = Field(
+        default=None,
+        description="corridor bound to the movement (default: the route, when it is a corridor)",
+    )
+    nodes: list[str] = Field(
+        default_factory=list, description="node fences bound to the movement; last = destination"
+    )
+    seals: list[str] | None = Field(
+        default=None, description="e-seals bound (default: the movement's declared seals)"
+    )
+    depart_s: float = Field(default=0, ge=0, description="scenario second of departure")
+    speed_kmh: str = Field(
+        default="60", description="'60', or 'KM:KMH,...' by distance along the route"
+    )
+    interval_s: float = Field(default=60, gt=0, description="reporting interval")
+    faults: list[Fault] = Field(
+        default_factory=list,
+        description="the tracker simulator's faults (deviation, long_stop, silence, jitter, "
+        "late_burst), times in seconds after departure",
+    )
+    seed: int = 0
+    seal_events: list[SealEventStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _speed(self) -> Unit:
+        try:
+            SpeedProfile.parse(self.speed_kmh)
+        except ValueError as err:
+            raise ValueError(f"unit {self.device}: speed_kmh {self.speed_kmh!r}: {err}") from err
+        if self.to_km is not None and self.to_km <= self.from_km:
+            raise ValueError(f"unit {self.device}: to_km must be beyond from_km")
+        return self
 
 
 class GateLanes(_Strict):
@@ -162,6 +243,8 @@ class Scenario(_Strict):
         "(omit to not check alerts)",
     )
     timeout_s: float = Field(default=120, gt=0, description="the whole run must end by then")
+    transit: TransitSetup | None = Field(default=None, description="needed by `units`")
+    units: list[Unit] = Field(default_factory=list, description="tracked units on the move")
 
     # resolved by load()
     site_data: dict[str, Any] = Field(default_factory=dict, exclude=True)
@@ -210,6 +293,21 @@ class Scenario(_Strict):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _units(self) -> Scenario:
+        if self.units and self.transit is None:
+            raise ValueError("units need a transit section (fences, start)")
+        devices = [u.device for u in self.units]
+        if len(set(devices)) != len(devices):
+            raise ValueError("unit devices must be unique")
+        for unit in self.units:
+            movement = self.movement(unit.truck)
+            if movement is None or not movement.registered:
+                raise ValueError(
+                    f"unit {unit.device}: truck {unit.truck} has no registered movement"
+                )
+        return self
+
 
 def load(path: Path) -> Scenario:
     """Read, validate and resolve a scenario file (its site file included)."""
@@ -231,6 +329,7 @@ def load(path: Path) -> Scenario:
         except (OSError, yaml.YAMLError) as err:
             raise ScenarioError(f"cannot read site file {site_path}: {err}") from err
     scenario = scenario.model_copy(update={"site_data": site or {}})
+    scenario = _resolve_files(scenario, path.parent)
     gates = set(scenario.gate_ids())
     unknown = [
         f"{s.arrive.gate}/{s.arrive.lane}"
@@ -241,3 +340,20 @@ def load(path: Path) -> Scenario:
     if unknown:
         raise ScenarioError(f"{path}: arrivals at gates or lanes the site does not have: {unknown}")
     return scenario
+
+
+def _resolve_files(scenario: Scenario, base: Path) -> Scenario:
+    """Fence and route files named relative to the scenario file, made absolute."""
+
+    def resolve(name: str) -> str:
+        if name.startswith("site:") or not name.endswith(".geojson"):
+            return name  # a shipped site, or a fence id
+        return str((base / name).resolve())
+
+    if scenario.transit is None:
+        return scenario
+    transit = scenario.transit.model_copy(
+        update={"fences": [resolve(f) for f in scenario.transit.fences]}
+    )
+    units = [u.model_copy(update={"route": resolve(u.route)}) for u in scenario.units]
+    return scenario.model_copy(update={"transit": transit, "units": units})

@@ -23,6 +23,7 @@ from central.api.routes import (
     units,
     users,
 )
+from central.transit import api as transit
 
 ROUTERS = [
     health.router,
@@ -35,6 +36,8 @@ ROUTERS = [
     mission_paths.router,
     ledger.router,
     ingest.router,
+    transit.movements_router,  # units in transit (docs/transit.md)
+    transit.router,
     # the monitoring centre (docs/monitoring.md)
     alert_workflow.router,
     incidents.router,

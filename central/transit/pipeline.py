@@ -1,0 +1,547 @@
+"""The transit ingest: an explicit, ordered list of small handlers per topic, and the sweep.
+
+    positions: decode -> dedupe -> resolve movement -> place -> judge -> store -> publish -> series
+    seal events: decode -> dedupe -> resolve movement -> judge -> store -> publish -> series
+    sweep (central's clock): every movement in transit -> judge a Tick -> store -> publish
+
+A handler that raises ends the run of that message only: a contract violation is
+counted by reason, logged and stored in `rejected_messages`; anything else is
+counted as a failure. Inside `judge`, each rule catches its own failure too. One
+lock serialises judging and storing between the ingest and the sweep, so a
+movement's state is never judged twice from the same starting point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from central.errors import RejectedMessage
+from central.tables import RejectedMessageRow
+from central.timeseries import TimeSeriesWriter
+from central.transit import store
+from central.transit.clock import TransitClock
+from central.transit.geometry import TransitSite
+from central.transit.model import (
+    Event,
+    Fix,
+    MovementContext,
+    Raised,
+    SealChange,
+    Tick,
+    TransitState,
+)
+from central.transit.rules import RULES
+from central.transit.settings import Tolerances
+from central.transit.tables import TransitFixRow, TransitSealEventRow
+from contract import topics
+from contract.messages import Alert, PositionFix, SealEvent
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 256
+RECENT_IDS = 100_000  # message ids remembered to drop quick resends without a query
+Publish = Callable[[str, bytes], Awaitable[None]]
+UNITS = f"{topics.ROOT}/units/"
+SEALS = f"{topics.ROOT}/seals/"
+
+
+def is_transit_topic(topic: str) -> bool:
+    return topic.startswith((UNITS, SEALS))
+
+
+@dataclass
+class TransitStats:
+    received: int = 0
+    handled: int = 0  # runs finished, whatever their end (rehearsals wait on this)
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failed: int = 0
+    unbound: int = 0  # from a device bound to no movement: stored, not judged
+    late: int = 0  # older than the movement's newest judged fix: stored, not judged
+    unusable: int = 0  # no GNSS fix, or too inaccurate to judge
+    alerts: int = 0
+    sweeps: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    rule_failures: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class TransitInbound:
+    """One MQTT message on its way through the transit handlers."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime  # central's clock
+    message: Any = None
+    done: bool = False
+    binding: store.Binding | None = None
+    context: MovementContext | None = None
+    event: Fix | SealChange | None = None
+    judged: bool = False
+    late: bool = False
+    state: TransitState | None = None  # after judging, when it changed
+    alerts: list[Alert] = field(default_factory=list)
+
+
+Handler = Callable[[TransitInbound], Awaitable[None]]
+
+
+class TransitPipeline:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        site: TransitSite,
+        tolerances: Tolerances,
+        clock: TransitClock,
+        timeseries: TimeSeriesWriter | None = None,
+        *,
+        binding_cache_s: float = 5.0,
+    ) -> None:
+        self.sessions = sessions
+        self.binding_cache_s = binding_cache_s
+        self.site = site
+        self.tolerances = tolerances
+        self.clock = clock
+        self.timeseries = timeseries
+        self.stats = TransitStats()
+        self.publisher: Publish | None = None
+        self.lock = asyncio.Lock()
+        # What the sweep needs, kept in memory: states of movements in transit, and
+        # their latest context (tolerances, route). The database has the same states.
+        self.states: dict[UUID, TransitState] = {}
+        self.contexts: dict[UUID, MovementContext] = {}
+        self._tolerances: dict[str | None, Tolerances] = {}
+        self._bindings: dict[tuple[str, str], tuple[float, store.Binding | None]] = {}
+        self._recent: OrderedDict[UUID, None] = OrderedDict()
+        self._routes: dict[str, tuple[Handler, ...]] = {
+            "units": (
+                self.decode_fix,
+                self.dedupe,
+                self.resolve,
+                self.place,
+                self.judge,
+                self.store_fix,
+            ),
+            "seals": (
+                self.decode_seal_event,
+                self.dedupe,
+                self.resolve,
+                self.judge,
+                self.store_seal_event,
+            ),
+        }
+
+    # ----------------------------------------------------------------- running
+
+    async def load(self) -> None:
+        """Pick up the movements in transit from the database (at start)."""
+        async with self.sessions() as session:
+            found = await store.states_in_transit(session)
+        for binding, state in found:
+            self.states[binding.iot_id] = state
+            self.contexts[binding.iot_id] = self.context(binding)
+        log.info("transit: %d movement(s) in transit", len(found))
+
+    async def handle(self, topic: str, payload: bytes) -> TransitInbound:
+        """Run one message through its handlers; never raises."""
+        inbound = TransitInbound(topic, payload, self.clock.now())
+        self.stats.received += 1
+        kind = topic[len(topics.ROOT) + 1 :].split("/", 1)[0]
+        handlers = self._routes.get(kind, (self.unknown_topic,))
+        try:
+            async with self.lock:
+                for handler in handlers:
+                    try:
+                        await handler(inbound)
+                    except RejectedMessage as err:
+                        await self._reject(inbound, err.reason)
+                        return inbound
+                    except Exception as err:
+                        log.exception("%s failed on a message from %s", handler.__name__, topic)
+                        self.stats.failed += 1
+                        await self._reject(
+                            inbound, f"internal error in {handler.__name__}: {err!r}"
+                        )
+                        return inbound
+                    if inbound.done:
+                        break
+            await self.publish(inbound.alerts)
+            self.write_series(inbound)
+        finally:
+            self.stats.handled += 1
+        return inbound
+
+    async def _reject(self, inbound: TransitInbound, reason: str) -> None:
+        self.stats.rejected += 1
+        self.stats.rejected_by_reason[reason.split(":", 1)[0]] += 1
+        log.warning("rejected a message on %s: %s", inbound.topic, reason)
+        try:
+            async with self.sessions.begin() as session:
+                session.add(
+                    RejectedMessageRow(
+                        topic=inbound.topic[:200],
+                        reason=reason[:2000],
+                        head=inbound.payload[:HEAD_BYTES],
+                        received_at=inbound.received_at,
+                    )
+                )
+        except Exception:
+            log.exception("could not store the rejected message")
+
+    async def unknown_topic(self, inbound: TransitInbound) -> None:
+        raise RejectedMessage(f"unexpected topic: {inbound.topic}")
+
+    # ----------------------------------------------------------------- decode, dedupe
+
+    def _decode(self, inbound: TransitInbound, model: type[PositionFix] | type[SealEvent]) -> None:
+        try:
+            device_id = topics.device_of(inbound.topic)
+        except ValueError as err:
+            raise RejectedMessage(f"bad topic: {err}") from err
+        try:
+            message = model.model_validate_json(inbound.payload)
+        except ValidationError as err:
+            raise RejectedMessage(f"invalid payload: {_summary(err)}") from err
+        named = message.device_id if isinstance(message, PositionFix) else message.seal_id
+        if named != device_id:
+            raise RejectedMessage(
+                f"device mismatch: payload names {named!r}, topic device {device_id!r}"
+            )
+        inbound.message = message
+
+    async def decode_fix(self, inbound: TransitInbound) -> None:
+        self._decode(inbound, PositionFix)
+
+    async def decode_seal_event(self, inbound: TransitInbound) -> None:
+        self._decode(inbound, SealEvent)
+
+    async def dedupe(self, inbound: TransitInbound) -> None:
+        """Quick resends are dropped here; the track tables' primary keys catch the rest
+        when storing (a message judged twice never commits twice)."""
+        if inbound.message.message_id in self._recent:
+            self.stats.duplicates += 1
+            inbound.done = True
+
+    def _seen(self, message_id: UUID) -> None:
+        self._recent[message_id] = None
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+
+    # ----------------------------------------------------------------- resolve, place
+
+    async def resolve(self, inbound: TransitInbound) -> None:
+        message = inbound.message
+        if isinstance(message, PositionFix):
+            kind, device = store.TRACKER, message.device_id
+        else:
+            kind, device = store.ESEAL, message.seal_id
+        binding = await self._binding(kind, device)
+        if binding is None or not binding.active:
+            self.stats.unbound += binding is None
+            return
+        inbound.binding = binding
+        inbound.context = self.context(binding)
+        self.contexts[binding.iot_id] = inbound.context
+
+    async def _binding(self, kind: str, device: str) -> store.Binding | None:
+        # Bindings change rarely (the API forgets them at once); a customs status change
+        # made elsewhere is seen within binding_cache_s.
+        now = time.monotonic()
+        cached = self._bindings.get((kind, device))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.sessions() as session:
+            binding = await store.resolve(session, kind, device)
+        if len(self._bindings) > RECENT_IDS:
+            self._bindings.clear()
+        self._bindings[(kind, device)] = (now + self.binding_cache_s, binding)
+        return binding
+
+    def forget_bindings(self) -> None:
+        self._bindings.clear()
+
+    def context(self, binding: store.Binding) -> MovementContext:
+        tolerances = self._tolerances.get(binding.corridor)
+        if tolerances is None:
+            overrides = dict(self.site.properties.get(binding.corridor or "", {}))
+            tolerances = self._tolerances[binding.corridor] = self.tolerances.merged(overrides)
+        corridor = binding.corridor if binding.corridor in self.site.corridors else None
+        return MovementContext(
+            iot_id=binding.iot_id,
+            corridor=corridor,
+            nodes=tuple(n for n in binding.nodes if n in self.site),
+            cleared=binding.customs_status == "cleared",
+            tolerances=tolerances,
+            site=self.site,
+        )
+
+    async def place(self, inbound: TransitInbound) -> None:
+        """Geometry for a fix of a bound unit: fences around it, position on its corridor."""
+        fix: PositionFix = inbound.message
+        context = inbound.context
+        if context is None:
+            return
+        tolerances = context.tolerances
+        sigma_m = fix.accuracy_m
+        if sigma_m is None and fix.hdop is not None:
+            sigma_m = fix.hdop * tolerances.uere_m
+        if sigma_m is None:
+            sigma_m = tolerances.unknown_accuracy_m
+        if fix.mode == 1 or sigma_m > tolerances.max_accuracy_m:
+            self.stats.unusable += 1
+            return
+        radius_m = tolerances.accuracy_sigmas * sigma_m
+        inbound.event = Fix(
+            context=context,
+            device_id=fix.device_id,
+            at=fix.fixed_at,
+            received_at=inbound.received_at,
+            lon=fix.lon,
+            lat=fix.lat,
+            speed_mps=fix.speed_mps,
+            uncertainty_m=radius_m,
+            placement=self.site.place(fix.lon, fix.lat, radius_m),
+            corridor=(
+                self.site.measure(context.corridor, fix.lon, fix.lat)
+                if context.corridor is not None
+                else None
+            ),
+        )
+
+    # ----------------------------------------------------------------- judge
+
+    async def judge(self, inbound: TransitInbound) -> None:
+        context = inbound.context
+        if context is None:
+            return
+        if isinstance(inbound.message, SealEvent):
+            message: SealEvent = inbound.message
+            inbound.event = SealChange(
+                context=context,
+                seal_id=message.seal_id,
+                at=message.occurred_at,
+                event=message.event,
+                state=message.state.value,
+                lon=message.lon,
+                lat=message.lat,
+            )
+        event = inbound.event
+        if event is None:
+            return
+        state = await self._state(context.iot_id)
+        if isinstance(event, Fix) and state.latest_at is not None and event.at <= state.latest_at:
+            inbound.late = True
+            return
+        inbound.judged = True
+        after, raised = self.run_rules(state, event)
+        if after != state:
+            inbound.state = after
+        inbound.alerts = [_alert(r, context) for r in raised]
+
+    def run_rules(self, state: TransitState, event: Event) -> tuple[TransitState, list[Raised]]:
+        """Every rule in order; one that fails is logged, counted and skipped."""
+        raised: list[Raised] = []
+        for rule in RULES:
+            try:
+                state, found = rule(state, event)
+            except Exception:
+                self.stats.rule_failures[rule.__name__] += 1
+                log.exception("transit rule %s failed on %s", rule.__name__, type(event).__name__)
+                continue
+            raised += found
+        return state, raised
+
+    async def _state(self, iot_id: UUID) -> TransitState:
+        state = self.states.get(iot_id)
+        if state is None:
+            async with self.sessions() as session:
+                state = await store.load_state(session, iot_id)
+        return state or TransitState()
+
+    # ----------------------------------------------------------------- store
+
+    async def store_fix(self, inbound: TransitInbound) -> None:
+        fix: PositionFix = inbound.message
+        binding = inbound.binding
+        async with self._storing(inbound, TransitFixRow) as session:
+            session.add(
+                TransitFixRow(
+                    message_id=fix.message_id,
+                    device_id=fix.device_id,
+                    iot_id=binding.iot_id if binding else None,
+                    fixed_at=fix.fixed_at,
+                    received_at=inbound.received_at,
+                    lat=fix.lat,
+                    lon=fix.lon,
+                    speed_mps=fix.speed_mps,
+                    course_deg=fix.course_deg,
+                    mode=fix.mode,
+                    hdop=fix.hdop,
+                    accuracy_m=fix.accuracy_m,
+                    judged=inbound.judged,
+                )
+            )
+            await self._store_outcome(session, inbound)
+
+    async def store_seal_event(self, inbound: TransitInbound) -> None:
+        event: SealEvent = inbound.message
+        binding = inbound.binding
+        async with self._storing(inbound, TransitSealEventRow) as session:
+            session.add(
+                TransitSealEventRow(
+                    message_id=event.message_id,
+                    seal_id=event.seal_id,
+                    iot_id=binding.iot_id if binding else None,
+                    occurred_at=event.occurred_at,
+                    received_at=inbound.received_at,
+                    event=event.event,
+                    state=event.state.value,
+                    battery_pct=event.battery_pct,
+                    lat=event.lat,
+                    lon=event.lon,
+                )
+            )
+            await self._store_outcome(session, inbound)
+
+    @contextlib.asynccontextmanager
+    async def _storing(
+        self, inbound: TransitInbound, table: type[TransitFixRow] | type[TransitSealEventRow]
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction: the message, the state it led to, its alerts. A message stored
+        before (its id is the key) is a duplicate: nothing of this run is kept."""
+        message_id = inbound.message.message_id
+        try:
+            async with self.sessions.begin() as session:
+                yield session
+        except IntegrityError:
+            async with self.sessions() as session:
+                if await session.get(table, message_id) is None:
+                    raise
+            self.stats.duplicates += 1
+            self._seen(message_id)
+            inbound.done, inbound.alerts = True, []
+            return
+        self._seen(message_id)
+        self._remember(inbound)
+
+    async def _store_outcome(self, session: AsyncSession, inbound: TransitInbound) -> None:
+        if inbound.context is None:
+            return
+        if inbound.state is not None:
+            await store.save_state(
+                session, inbound.context.iot_id, inbound.state, inbound.received_at
+            )
+        for alert in inbound.alerts:
+            await store.add_alert(session, alert, inbound.received_at)
+
+    def _remember(self, inbound: TransitInbound) -> None:
+        """After the commit: the in-memory state follows the database."""
+        self.stats.stored += 1
+        self.stats.late += inbound.late
+        self.stats.alerts += len(inbound.alerts)
+        if inbound.context is not None and inbound.state is not None:
+            self._keep(inbound.context.iot_id, inbound.state)
+        for alert in inbound.alerts:
+            log.info("ALERT %s %s: %s", alert.severity, alert.rule, alert.summary)
+
+    def _keep(self, iot_id: UUID, state: TransitState) -> None:
+        if state.in_transit:
+            self.states[iot_id] = state
+        else:
+            self.states.pop(iot_id, None)
+
+    # ----------------------------------------------------------------- publish
+
+    async def publish(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            if self.publisher is None:
+                log.warning("not connected to the broker: alert %s not published", alert.rule)
+                continue
+            try:
+                await self.publisher(topics.alerts(alert.severity), alert.to_json())
+            except Exception as err:
+                # Stored already: consoles find it through the API.
+                log.warning("publishing alert %s failed: %s", alert.rule, err)
+
+    def write_series(self, inbound: TransitInbound) -> None:
+        if self.timeseries is None or inbound.message is None or inbound.done:
+            return
+        iot_id = inbound.binding.iot_id if inbound.binding else None
+        try:
+            if isinstance(inbound.message, PositionFix):
+                self.timeseries.write_fix(inbound.message, iot_id)
+            else:
+                self.timeseries.write_seal_event(inbound.message, iot_id)
+        except Exception:
+            log.exception("time series: could not queue a point")
+
+    # ----------------------------------------------------------------- the sweep
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Judge a Tick for every movement in transit; returns the alerts raised."""
+        now = now or self.clock.now()
+        self.stats.sweeps += 1
+        raised_total = 0
+        for iot_id in list(self.states):
+            async with self.lock:
+                state, context = self.states.get(iot_id), self.contexts.get(iot_id)
+                if state is None or context is None:
+                    continue
+                after, raised = self.run_rules(state, Tick(context, now))
+                alerts = [_alert(r, context) for r in raised]
+                if after == state and not alerts:
+                    continue
+                try:
+                    async with self.sessions.begin() as session:
+                        await store.save_state(session, iot_id, after, now)
+                        for alert in alerts:
+                            await store.add_alert(session, alert, now)
+                except Exception:
+                    log.exception(
+                        "sweep: could not store movement %s; judged again next time", iot_id
+                    )
+                    continue
+                self._keep(iot_id, after)
+            self.stats.alerts += len(alerts)
+            raised_total += len(alerts)
+            for alert in alerts:
+                log.info("ALERT %s %s: %s", alert.severity, alert.rule, alert.summary)
+            await self.publish(alerts)
+        return raised_total
+
+
+def _summary(err: ValidationError, limit: int = 3) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
+        for e in err.errors()[:limit]
+    ]
+    more = err.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _alert(raised: Raised, context: MovementContext) -> Alert:
+    return Alert(
+        rule=raised.rule,
+        severity=raised.severity,
+        raised_at=raised.at,
+        iot_id=context.iot_id,
+        device_id=raised.device_id,
+        lat=raised.lat,
+        lon=raised.lon,
+        summary=raised.summary,
+        details=store.alert_details(raised.details, raised.device_id, raised.lon, raised.lat),
+    )
