@@ -26,7 +26,6 @@ from contract.messages import utc_now
 from contract.topics import check_id
 
 TOKEN_PREFIX = "ctk"
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
 
 
@@ -60,7 +59,7 @@ OPEN = Principal("anonymous", Role.ADMIN, open_mode=True)
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     return "scrypt$" + _b64(salt) + "$" + _b64(digest)
 
 
@@ -72,7 +71,7 @@ def check_password(password: str, stored: str) -> bool:
     if scheme != "scrypt":
         return False
     salt_bytes = base64.urlsafe_b64decode(salt)
-    candidate = hashlib.scrypt(password.encode(), salt=salt_bytes, **_SCRYPT)  # type: ignore[arg-type]
+    candidate = hashlib.scrypt(password.encode(), salt=salt_bytes, n=2**14, r=8, p=1, dklen=32)
     return hmac.compare_digest(_b64(candidate), digest)
 
 

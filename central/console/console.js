@@ -130,8 +130,9 @@ async function loadSites() {
   select.onchange = () => map.fit(state.sites.get(select.value) || []);
   const places = await get("/sites/gates");
   for (const p of places) {
-    state.gates.set(p.gate_id, { ...(state.gates.get(p.gate_id) || {}), place: p });
+    state.gates.set(p.gate_id, { gate_id: p.gate_id, ...(state.gates.get(p.gate_id) || {}), place: p });
   }
+  renderGates();
 }
 
 $("fit-units").onclick = () => map.fit([...state.units.values()].map((u) => [u.lon, u.lat]));
@@ -226,6 +227,7 @@ function renderIncidents() {
         "data-id": i.incident_id, onclick: () => showIncident(i.incident_id) },
         el("div", {}, el("span", { class: `badge ${i.severity}` }, i.severity), el("b", {}, i.title)),
         el("div", { class: "meta" }, el("span", { class: "status" }, i.status), i.unit_id ? ` · unit ${i.unit_id}` : "",
+          ACTIVE.slice(0, 3).includes(i.status) ? " · " : "",
           ACTIVE.slice(0, 3).includes(i.status) ? el("span", { class: "clock", "data-due": i.due_at }, clock(i.due_at)) : ""),
       ),
     ),
@@ -351,6 +353,10 @@ function renderRrus() {
 
 async function loadGates() {
   for (const g of await get("/gates")) state.gates.set(g.gate_id, { ...(state.gates.get(g.gate_id) || {}), ...g });
+  renderGates();
+}
+
+function renderGates() {
   $("gate-list").replaceChildren(
     ...[...state.gates.values()].filter((g) => g.gate_id).map((g) =>
       el("li", { class: g.online === false ? "sev-critical" : "", "data-gate": g.gate_id, onclick: () => showGate(g.gate_id) },

@@ -167,7 +167,7 @@ async def act(
     else:  # pragma: no cover - the API only accepts the actions above
         raise MonitoringError(422, f"unknown action {action}")
     state.updated_at = now
-    data = {"assignee": assignee} if action == "assign" else {}
+    data: dict[str, object] = {"assignee": assignee} if action == "assign" else {}
     if action == "escalate":
         data = {"level": state.escalation_level, "severity": state.severity}
     _record(session, state.alert_id, _past(action), actor, now, note, data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from central.identifiers import normalise
@@ -23,16 +23,20 @@ def _iso(value: Any) -> str:
 
 
 async def collect(session: AsyncSession, incident: IncidentRow, tracks: Tracks) -> dict[str, Any]:
-    alerts = (
-        await session.scalars(
-            select(AlertRow)
+    rows = (
+        await session.execute(
+            select(AlertRow, AlertStateRow.status)
             .join(AlertStateRow, AlertStateRow.alert_id == AlertRow.alert_id)
             .where(AlertStateRow.incident_id == incident.incident_id)
             .order_by(AlertRow.raised_at)
         )
     ).all()
-    passage_ids = {a.passage_id for a in alerts if a.passage_id is not None}
-    conditions = [PassageRow.passage_id.in_(passage_ids)] if passage_ids else []
+    # repeats are not listed again, but the passages that repeated them are evidence
+    alerts = [row for row, status in rows if status != "duplicate"]
+    passage_ids = {row.passage_id for row, _ in rows if row.passage_id is not None}
+    conditions: list[ColumnElement[bool]] = (
+        [PassageRow.passage_id.in_(passage_ids)] if passage_ids else []
+    )
     if incident.iot_id is not None:
         conditions.append(PassageRow.iot_id == incident.iot_id)
     passages = (

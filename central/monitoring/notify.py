@@ -108,8 +108,8 @@ class Notifier:
         notice = IncidentNotice(
             incident_id=incident.incident_id,
             unit_id=unit.unit_id,
-            event=event,  # type: ignore[arg-type]
-            severity=incident.severity,  # type: ignore[arg-type]
+            event=event,
+            severity=incident.severity,
             title=incident.title[:500],
             iot_id=incident.iot_id,
             lat=incident.lat,
@@ -117,17 +117,43 @@ class Notifier:
             due_at=incident.due_at,
             url=f"{self.page_url}#{incident.incident_id}" if self.page_url else None,
         )
-        ids = {"unit_id": unit.unit_id, "incident_id": incident.incident_id}
         channels = set(unit.channels)
         if "mqtt" in channels:
             topic = topics.rru_notifications(unit.unit_id)
-            self._add(session, now, "mqtt", topic, event, notice.to_json().decode(), **ids)
+            self._add(
+                session,
+                now,
+                "mqtt",
+                topic,
+                event,
+                notice.to_json().decode(),
+                unit_id=unit.unit_id,
+                incident_id=incident.incident_id,
+            )
         if "email" in channels and unit.email and self.settings.smtp is not None:
             mail = _mail([unit.email], f"[Corridor] incident {event}: {incident.title}", notice)
-            self._add(session, now, "email", unit.email, event, mail, **ids)
+            self._add(
+                session,
+                now,
+                "email",
+                unit.email,
+                event,
+                mail,
+                unit_id=unit.unit_id,
+                incident_id=incident.incident_id,
+            )
         if "webhook" in channels and unit.webhook_url and self.settings.webhook_secret:
             body = notice.model_dump(mode="json")
-            self._add(session, now, "webhook", unit.webhook_url, event, body, **ids)
+            self._add(
+                session,
+                now,
+                "webhook",
+                unit.webhook_url,
+                event,
+                body,
+                unit_id=unit.unit_id,
+                incident_id=incident.incident_id,
+            )
 
     def for_systems(
         self, session: AsyncSession, event: str, body: dict[str, Any], now: datetime

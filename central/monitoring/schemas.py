@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from central.auth.roles import Role
-from central.monitoring.settings import Channel
+from central.monitoring.settings import DEFAULT_CHANNELS, Channel
 from central.monitoring.tables import (
     AlertStateRow,
     IncidentRow,
@@ -85,7 +85,7 @@ def alert_view(row: AlertRow, state: AlertStateRow | None) -> AlertView:
         lon=payload.get("lon"),
         summary=row.summary,
         details=row.details,
-        status=state.status if state else "new",  # type: ignore[arg-type]
+        status=state.status if state else "new",
         occurrences=state.occurrences if state else 1,
         last_raised_at=state.last_raised_at if state else row.raised_at,
         assignee=state.assignee if state else None,
@@ -204,7 +204,7 @@ class UnitCreate(_In):
     base_lat: float = Field(ge=-90, le=90)
     base_lon: float = Field(ge=-180, le=180)
     status: UnitStatus = "available"
-    channels: list[Channel] = Field(default_factory=lambda: ["console", "mqtt"])
+    channels: list[Channel] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     webhook_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
 

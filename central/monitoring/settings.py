@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Severity = Literal["info", "warning", "critical"]
 Channel = Literal["console", "email", "webhook", "mqtt"]
 CHANNELS: tuple[Channel, ...] = ("console", "email", "webhook", "mqtt")
+DEFAULT_CHANNELS: tuple[Channel, ...] = ("console", "mqtt")
 
 
 class _Settings(BaseModel):
@@ -55,7 +56,7 @@ class ResponseUnitSettings(_Settings):
     base_lat: float = Field(ge=-90, le=90, description="the unit's base, WGS84")
     base_lon: float = Field(ge=-180, le=180, description="the unit's base, WGS84")
     channels: list[Channel] = Field(
-        default_factory=lambda: ["console", "mqtt"], description="how the unit is notified"
+        default_factory=lambda: list(DEFAULT_CHANNELS), description="how the unit is notified"
     )
     email: str | None = Field(default=None, description="the unit's email address")
     webhook_url: str | None = Field(default=None, description="the unit's webhook URL")
@@ -82,7 +83,7 @@ class MonitoringSettings(_Settings):
         default_factory=dict, description="rule -> severity, overriding what the rule says"
     )
     poll_interval_s: float = Field(
-        default=0.5, gt=0, le=10, description="how often new alerts, clocks and outbox run"
+        default=0.5, gt=0, le=3600, description="how often new alerts, clocks and outbox run"
     )
     position_fresh_s: float = Field(
         default=600, gt=0, description="a unit's live position older than this: use its base"

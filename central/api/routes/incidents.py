@@ -107,7 +107,7 @@ async def get_incident(incident_id: UUID, session: SessionDep, principal: Reader
         await session.execute(
             select(AlertRow, AlertStateRow)
             .join(AlertStateRow, AlertStateRow.alert_id == AlertRow.alert_id)
-            .where(AlertStateRow.incident_id == incident_id)
+            .where(AlertStateRow.incident_id == incident_id, AlertStateRow.status != "duplicate")
             .order_by(AlertRow.raised_at)
         )
     ).all()

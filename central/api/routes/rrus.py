@@ -109,9 +109,13 @@ async def report_position(
 ) -> ResponseUnitRow:
     """A unit's live position over HTTP (its device may also publish on MQTT)."""
     _may_touch(principal, unit_id, P.UNITS_REPORT, P.UNITS_MANAGE)
-    if await session.get(ResponseUnitRow, unit_id) is None:
-        raise not_found(f"response unit {unit_id}")
-    await monitoring.unit_position(unit_id, body.lat, body.lon, body.at or monitoring.clock.now())
-    unit = await session.get(ResponseUnitRow, unit_id, populate_existing=True)
+    # (no query on `session` before this: on SQLite it would hold the write lock)
+    try:
+        await monitoring.unit_position(
+            unit_id, body.lat, body.lon, body.at or monitoring.clock.now()
+        )
+    except ValueError as err:
+        raise not_found(f"response unit {unit_id}") from err
+    unit = await session.get(ResponseUnitRow, unit_id)
     assert unit is not None
     return unit

@@ -1,0 +1,71 @@
+"""Fixtures of the monitoring centre's tests (the database ones come from tests/central)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from central_support import central_settings, start_central
+from monitoring_support import Monitored
+
+from central.monitoring.clock import ManualClock
+from contract.messages import utc_now
+
+# Two gates of the test site get places, so alerts raised there have a location.
+GATE_PLACES = {"ct-marisabella": (16.8620, 41.1340), "ct-vittoria": (16.8590, 41.1352)}
+UNITS = [
+    {"unit_id": "rru-a", "name": "Unit A", "base_lat": 41.1300, "base_lon": 16.8600},
+    {"unit_id": "rru-b", "name": "Unit B", "base_lat": 41.2000, "base_lon": 16.9500},
+]
+
+
+async def start_monitored(
+    database_url: str, central: dict[str, Any] | None = None, **monitoring: Any
+) -> Monitored:
+    """`central`: other central settings (api_tokens...); the rest: monitoring settings."""
+    settings = central_settings(
+        database_url,
+        monitoring={
+            "poll_interval_s": 3600,  # the test runs the rounds (Monitored.passage, step())
+            "gate_locations": GATE_PLACES,
+            "units": UNITS,
+            **monitoring,
+        },
+        **(central or {}),
+    )
+    central, http = await start_central(settings)
+    clock = ManualClock(utc_now())
+    central.monitoring.clock = clock
+    return Monitored(central, http, clock)
+
+
+@pytest.fixture
+async def monitored_factory(
+    fresh_database_url: Callable[[str], Awaitable[str]],
+) -> AsyncIterator[Callable[..., Awaitable[Monitored]]]:
+    """Call with a backend ("sqlite", "postgres") and monitoring settings."""
+    started: list[Monitored] = []
+
+    async def make(backend: str = "sqlite", **monitoring: Any) -> Monitored:
+        result = await start_monitored(await fresh_database_url(backend), **monitoring)
+        started.append(result)
+        return result
+
+    yield make
+    for m in started:
+        await m.http.aclose()
+        await m.central.stop()
+
+
+@pytest.fixture
+async def monitored(monitored_factory: Callable[..., Awaitable[Monitored]]) -> Monitored:
+    """Central on SQLite, open mode (no users), monitoring clock in the test's hand."""
+    return await monitored_factory()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def monitored_both(
+    request: pytest.FixtureRequest, monitored_factory: Callable[..., Awaitable[Monitored]]
+) -> Monitored:
+    return await monitored_factory(request.param)
