@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("ledger", "Verify the hash-chained ledger offline."),
     "edge": ("edge", "Run a gate box; diagnose its devices."),
     "demo": ("demo", "A whole port on this machine, driven by a scenario file."),
+    "users": ("users", "Users, roles and API tokens of central."),
     "sim": ("sim", "Simulated devices speaking the real protocols (barrier, rfid, eseal, ...)."),
     "geofences": ("geofences", "Fences and corridors: check a GeoJSON file, locate a point, warm."),
 }
