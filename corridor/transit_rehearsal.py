@@ -259,7 +259,9 @@ class TransitUnits:
     async def _drive(self, drive: _Drive) -> None:
         await asyncio.sleep(drive.unit.depart_s / self.time_scale)
         tasks: list[Awaitable[Any]] = [self._seal_events(drive)]
-        sink = _CountingSink(MqttSink(self.telematics), self, drive)
+        # One MQTT client per tracker (a shared client id would log the others out).
+        settings = self.telematics.model_copy(update={"client_id": f"tracker-{drive.unit.device}"})
+        sink = _CountingSink(MqttSink(settings), self, drive)
         tasks.append(run_tracker(drive.journey, sink, time_scale=self.time_scale))
         await asyncio.gather(*tasks)
 

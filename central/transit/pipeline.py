@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from central.errors import RejectedMessage
 from central.tables import RejectedMessageRow
 from central.timeseries import TimeSeriesWriter
-from central.transit import store
+from central.transit import rules, store
 from central.transit.clock import TransitClock
 from central.transit.geometry import TransitSite
 from central.transit.model import (
@@ -43,7 +43,6 @@ from central.transit.model import (
     Tick,
     TransitState,
 )
-from central.transit.rules import RULES
 from central.transit.settings import Tolerances
 from central.transit.tables import TransitFixRow, TransitSealEventRow
 from contract import topics
@@ -343,7 +342,7 @@ class TransitPipeline:
         if event is None:
             return
         state = await self._state(context.iot_id)
-        if isinstance(event, Fix) and state.latest_at is not None and event.at <= state.latest_at:
+        if rules.is_late(state, event):
             inbound.late = True
             return
         inbound.judged = True
@@ -354,16 +353,11 @@ class TransitPipeline:
 
     def run_rules(self, state: TransitState, event: Event) -> tuple[TransitState, list[Raised]]:
         """Every rule in order; one that fails is logged, counted and skipped."""
-        raised: list[Raised] = []
-        for rule in RULES:
-            try:
-                state, found = rule(state, event)
-            except Exception:
-                self.stats.rule_failures[rule.__name__] += 1
-                log.exception("transit rule %s failed on %s", rule.__name__, type(event).__name__)
-                continue
-            raised += found
-        return state, raised
+        return rules.judge(state, event, self._rule_failed)
+
+    def _rule_failed(self, rule: rules.Rule, err: Exception) -> None:
+        self.stats.rule_failures[rule.__name__] += 1
+        log.error("transit rule %s failed: %r", rule.__name__, err, exc_info=err)
 
     async def _state(self, iot_id: UUID) -> TransitState:
         state = self.states.get(iot_id)

@@ -259,7 +259,13 @@ def stop(state: TransitState, event: Event) -> Result:
             > tolerances.stop_radius_m + event.uncertainty_m
         )
         if away and event.speed_mps is not None and not moving:
-            return state, []  # an outlier
+            # An outlier (or the stop began on one): it cannot move the stop, but where
+            # it stands in an allowed zone it still shows the stop is allowed.
+            if allowed_here and not current.allowed:
+                return state.model_copy(
+                    update={"stop": current.model_copy(update={"allowed": True})}
+                ), []
+            return state, []
         if moving or away:
             current = None
     if current is None:
@@ -408,6 +414,33 @@ RULES: tuple[Rule, ...] = (
     seal,
     track,
 )
+
+
+def is_late(state: TransitState, event: Event) -> bool:
+    """A fix not newer than the newest judged one: stored, never judged."""
+    return isinstance(event, Fix) and state.latest_at is not None and event.at <= state.latest_at
+
+
+def judge(
+    state: TransitState,
+    event: Event,
+    on_failure: Callable[[Rule, Exception], None] | None = None,
+) -> Result:
+    """Every rule in order, each on the state the one before returned. A rule that
+    raises is reported to `on_failure` and skipped: its part of the state stays as it was."""
+    if is_late(state, event):
+        return state, []
+    raised: list[Raised] = []
+    for rule in RULES:
+        try:
+            state, found = rule(state, event)
+        except Exception as err:
+            if on_failure is None:
+                raise
+            on_failure(rule, err)
+            continue
+        raised += found
+    return state, raised
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from central import ledger
+from central.identifiers import normalise
 from central.tables import AlertRow, DeclarationRow, MovementRow
 from central.transit.model import TransitState
 from central.transit.tables import TransitDeviceRow, TransitPlanRow, TransitStateRow
@@ -31,7 +32,9 @@ class Binding:
 
 
 async def resolve(session: AsyncSession, kind: str, device_id: str) -> Binding | None:
-    """The movement a tracker or e-seal is bound to, with its plan and customs status."""
+    """The movement a tracker or e-seal is bound to, with its plan and customs status.
+    An e-seal may be bound by its printed number: `KE-0412 345` finds `KE0412345`."""
+    ids = {device_id, normalise(device_id)} if kind == ESEAL else {device_id}
     row = (
         await session.execute(
             select(
@@ -44,7 +47,8 @@ async def resolve(session: AsyncSession, kind: str, device_id: str) -> Binding |
             .join(MovementRow, MovementRow.iot_id == TransitDeviceRow.iot_id)
             .outerjoin(TransitPlanRow, TransitPlanRow.iot_id == TransitDeviceRow.iot_id)
             .outerjoin(DeclarationRow, DeclarationRow.declaration_id == MovementRow.declaration_id)
-            .where(TransitDeviceRow.kind == kind, TransitDeviceRow.device_id == device_id)
+            .where(TransitDeviceRow.kind == kind, TransitDeviceRow.device_id.in_(ids))
+            .order_by(TransitDeviceRow.device_id != device_id)  # the exact id first
         )
     ).first()
     if row is None:
