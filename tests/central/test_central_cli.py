@@ -60,7 +60,10 @@ async def test_central_run_serves_the_api_and_connects_to_the_broker(
                 "/api/v1/declarations", json=body, headers={"Authorization": "Bearer s3cret"}
             )
             assert created.status_code == 201
-            assert (await http.get("/api/v1/declarations/DEC-CLI-1")).status_code == 200
+            auth = {"Authorization": "Bearer s3cret"}  # reads need a token too, once one is set
+            assert (await http.get("/api/v1/declarations/DEC-CLI-1")).status_code == 401
+            read = await http.get("/api/v1/declarations/DEC-CLI-1", headers=auth)
+            assert read.status_code == 200
             assert (await http.get("/docs")).status_code == 200
     finally:
         process.terminate()
