@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from central_support import central_settings, start_central
+from central_support import Live, central_settings, start_central
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from monitoring_support import Monitored
 
 from central.monitoring.clock import ManualClock
 from contract.messages import utc_now
+from contract.signing import load_public_key
+from corridor.broker import Broker
 
 # Two gates of the test site get places, so alerts raised there have a location.
 GATE_PLACES = {"ct-marisabella": (16.8620, 41.1340), "ct-vittoria": (16.8590, 41.1352)}
@@ -69,3 +75,34 @@ async def monitored_both(
     request: pytest.FixtureRequest, monitored_factory: Callable[..., Awaitable[Monitored]]
 ) -> Monitored:
     return await monitored_factory(request.param)
+
+
+@pytest.fixture
+async def monitored_live(
+    site_broker: Broker,
+    gate_keys: tuple[Path, dict[str, Ed25519PrivateKey]],
+    central_key: tuple[Path, Path],
+    fresh_database_url: Callable[[str], Awaitable[str]],
+) -> AsyncIterator[Live]:
+    """Central on the real broker (SQLite), its monitoring loop running every 0.1 s.
+    The response units rru-a and rru-b have broker users of their own (their devices)."""
+    for unit in ("rru-a", "rru-b"):
+        site_broker.add_gate(unit)  # one credential per device; the ACL patterns do the rest
+    keys_dir, keys = gate_keys
+    mqtt = site_broker.settings("central", client_id=f"central-{uuid.uuid4().hex[:8]}")
+    settings = central_settings(
+        await fresh_database_url("sqlite"),
+        mqtt=mqtt.model_dump() | {"enabled": True},
+        signing={"private_key_file": central_key[0], "key_id": "central"},
+        gate_keys_dir=keys_dir,
+        monitoring={"poll_interval_s": 0.1, "gate_locations": GATE_PLACES, "units": UNITS},
+    )
+    central, http = await start_central(settings)
+    live = Live(central, http, site_broker, keys, load_public_key(central_key[1]), settings)
+    try:
+        await live.wait_connected()
+        await asyncio.wait_for(central.monitoring.connected.wait(), 15)
+        yield live
+    finally:
+        await live.http.aclose()
+        await live.central.stop()

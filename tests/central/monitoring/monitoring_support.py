@@ -3,6 +3,12 @@ real ingest pipeline and monitoring loop) whose monitoring clock the test moves.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -121,3 +127,71 @@ class Monitored:
 
     async def incidents(self, who: str | None = None) -> list[dict[str, Any]]:
         return list(await self.ok("GET", "/api/v1/incidents", who))
+
+
+# --------------------------------------------------------------------------- real servers
+
+
+class Server:
+    """An ASGI app served by uvicorn on a free loopback port, in this event loop."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Server:
+        self._task = asyncio.create_task(self._server.serve(), name=f"test-server-{self.port}")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint that checks Corridor's webhook signature on every POST:
+    401 when it does not verify, 503 for the first `fail_first` good ones, else 204."""
+
+    def __init__(self, secrets: dict[str, str], fail_first: int = 0) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        self.secrets = secrets  # path -> secret
+        self.fail_first = fail_first
+        self.received: dict[str, list[dict[str, Any]]] = {path: [] for path in secrets}
+        self.refused = 0
+
+        async def hook(request: Request) -> Response:
+            path = request.url.path
+            body = await request.body()
+            timestamp = request.headers.get("x-corridor-timestamp", "")
+            mac = hmac.new(self.secrets[path].encode(), timestamp.encode() + b"." + body,
+                           hashlib.sha256)  # fmt: skip
+            offered = request.headers.get("x-corridor-signature", "")
+            fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
+            if not (fresh and hmac.compare_digest(offered, "sha256=" + mac.hexdigest())):
+                self.refused += 1
+                return Response(status_code=401)
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                return Response(status_code=503)
+            self.received[path].append(
+                {"event": request.headers.get("x-corridor-event"), "body": json.loads(body)}
+            )
+            return Response(status_code=204)
+
+        self.app = Starlette(routes=[Route(p, hook, methods=["POST"]) for p in secrets])
