@@ -241,9 +241,11 @@ class EsealReader:
             future: asyncio.Future[_Reply] = asyncio.get_running_loop().create_future()
             self._pending[seq] = future
             try:
-                self._writer.write(encode(seq, command, data))
-                await self._writer.drain()
-                reply = await asyncio.wait_for(future, self.settings.timeout_s)
+                # drain() is inside the timeout too: a line that stops taking bytes is a
+                # dead link, never a hang.
+                reply = await asyncio.wait_for(
+                    self._send(encode(seq, command, data), future), self.settings.timeout_s
+                )
             except TimeoutError as err:
                 raise EsealTimeout(
                     f"reader did not answer {command.name} within {self.settings.timeout_s} s"
@@ -261,6 +263,12 @@ class EsealReader:
         except ValueError as err:
             raise FrameError(f"unknown reader status {frame.data[0]}") from err
         return status, frame.data[1:], reply.status_reading
+
+    async def _send(self, frame: bytes, answer: asyncio.Future[_Reply]) -> _Reply:
+        assert self._writer is not None
+        self._writer.write(frame)
+        await self._writer.drain()
+        return await answer
 
     # ---------------------------------------------------------------- status frames
 

@@ -231,9 +231,9 @@ class NiiScanner:
         future: asyncio.Future[Line] = asyncio.get_running_loop().create_future()
         self._pending[seq] = future
         try:
-            self._writer.write(encode(seq, verb, **fields))
-            await self._writer.drain()
-            return await asyncio.wait_for(future, self.settings.timeout_s)
+            return await asyncio.wait_for(
+                self._send(encode(seq, verb, **fields), future), self.settings.timeout_s
+            )
         except TimeoutError as err:
             raise ScannerTimeout(
                 f"scanner did not answer {verb} within {self.settings.timeout_s} s"
@@ -242,6 +242,13 @@ class NiiScanner:
             raise ScannerLinkError(f"cannot send {verb}: {err}") from err
         finally:
             self._pending.pop(seq, None)
+
+    async def _send(self, line: bytes, answer: asyncio.Future[Line]) -> Line:
+        """Write, drain and wait for the answer: all of it under the request timeout."""
+        assert self._writer is not None
+        self._writer.write(line)
+        await self._writer.drain()
+        return await answer
 
     async def trigger(
         self, passage_id: UUID, *, lane_id: str, container: str | None = None

@@ -18,8 +18,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import random
+import select
 import struct
+import threading
 import time
 import tty
 from collections import deque
@@ -66,12 +69,15 @@ class EsealReaderSim:
         self.garbage_rate = 0.0  # probability of line noise before each frame sent
         self.corrupt_rate = 0.0  # probability of a broken CRC in a frame sent
         self.requests = 0
+        self.dropped_frames = 0
         self.decoder = FrameDecoder()
         self._one_shot: deque[str] = deque()
         self._rng = random.Random(seed)
         self._master: int | None = None
         self._slave: int | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._last_beacon = 0.0
         self.port = ""
 
@@ -137,6 +143,11 @@ class EsealReaderSim:
         os.set_blocking(self._master, False)
         self.port = os.ttyname(self._slave)
         asyncio.get_running_loop().add_reader(self._master, self._on_readable)
+        self._writer = threading.Thread(
+            target=self._write_out, args=(self._master,), name="eseal-sim-tx", daemon=True
+        )
+        self._writer.start()
+        self._last_beacon = time.monotonic()  # the first periodic beacon is beacon_s away
         self._ticker = asyncio.create_task(self._tick_tags(), name="eseal-sim-tags")
         log.info("e-seal reader simulator (node %s) on %s", self.node_id, self.port)
 
@@ -146,6 +157,10 @@ class EsealReaderSim:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self._writer is not None:
+            self._outgoing.put(None)
+            await asyncio.to_thread(self._writer.join, 2.0)
+            self._writer = None
         if self._master is not None:
             asyncio.get_running_loop().remove_reader(self._master)
             for fd in (self._master, self._slave):
@@ -174,8 +189,19 @@ class EsealReaderSim:
             frame = frame[:-1] + bytes((frame[-1] ^ 0x5A,))
         if fault == "truncate":
             frame = frame[: len(frame) // 2]
-        with contextlib.suppress(OSError):
-            os.write(self._master, frame)
+        self._outgoing.put(frame)
+
+    def _write_out(self, master: int) -> None:
+        """Writes to the pty master from a thread of its own: while the driver closes its
+        end, the kernel can hold a master write until the driver's last bytes are read,
+        and the event loop must stay free to read them."""
+        while (frame := self._outgoing.get()) is not None:
+            _, writable, _ = select.select([], [master], [], 0.2)
+            if not writable:
+                self.dropped_frames += 1  # the driver does not read: an overrun, as on a UART
+                continue
+            with contextlib.suppress(OSError):
+                os.write(master, frame)
 
     # ------------------------------------------------------------------ the radio side
 
