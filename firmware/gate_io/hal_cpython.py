@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 import time
 import tty
@@ -82,10 +83,15 @@ class OwnPty:
             return b""  # nothing waiting, or the other side is not open (EIO)
 
     def write(self, data: bytes) -> int | None:
+        # Only into free buffer space: a driver that stops reading (or is closing its end)
+        # must cost it bytes, as a UART overrun does, never hang the firmware loop.
+        _, writable, _ = select.select([], [self._master], [], 0)
+        if not writable:
+            return None
         try:
             return os.write(self._master, data)
         except OSError:
-            return None  # nobody listening: a line with no master on it loses bytes
+            return None
 
     def close(self) -> None:
         for fd in (self._master, self._slave):
