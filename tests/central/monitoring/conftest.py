@@ -18,6 +18,7 @@ from contract.messages import utc_now
 from contract.signing import load_public_key
 from corridor.broker import Broker
 
+LEGACY = "a-customs-token-from-the-old-settings"  # an api_tokens entry: a customs system
 # Two gates of the test site get places, so alerts raised there have a location.
 GATE_PLACES = {"ct-marisabella": (16.8620, 41.1340), "ct-vittoria": (16.8590, 41.1352)}
 UNITS = [
@@ -68,6 +69,15 @@ async def monitored_factory(
 async def monitored(monitored_factory: Callable[..., Awaitable[Monitored]]) -> Monitored:
     """Central on SQLite, open mode (no users), monitoring clock in the test's hand."""
     return await monitored_factory()
+
+
+@pytest.fixture
+async def closed(monitored_factory: Callable[..., Awaitable[Monitored]]) -> Monitored:
+    """Central with a user and token per role, and a legacy api_tokens entry."""
+    m = await monitored_factory(central={"api_tokens": {"customs-legacy": LEGACY}})
+    await m.add_users(password="correct horse battery")
+    m.tokens["legacy"] = LEGACY
+    return m
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

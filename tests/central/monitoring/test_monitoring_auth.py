@@ -3,7 +3,6 @@ forged), console logins, open mode, RRU confinement, the `corridor users` comman
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from central.auth.tables import UserRow, UserTokenRow
 from contract.messages import utc_now
 
 NOBODY = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-LEGACY = "a-customs-token-from-the-old-settings"
 
 OPERATOR, SUPERVISOR, RRU, ENGINEER, CUSTOMS, ADMIN = (r.value for r in Role)
 TRAFFIC = {OPERATOR, SUPERVISOR, ENGINEER, CUSTOMS, ADMIN}
@@ -67,15 +65,6 @@ MATRIX: list[tuple[str, str, str, Any, set[str]]] = [
     ("users", "GET", "/api/v1/users", None, {ADMIN}),
     ("users", "POST", "/api/v1/users/nobody/tokens", {}, {ADMIN}),
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def closed(monitored_factory: Callable[..., Awaitable[Monitored]]) -> Monitored:
-    """Central with a user and token per role, and a legacy api_tokens entry."""
-    m = await monitored_factory(central={"api_tokens": {"customs-legacy": LEGACY}})
-    await m.add_users(password="correct horse battery")
-    m.tokens["legacy"] = LEGACY
-    return m
 
 
 async def test_each_role_on_each_route_family(closed: Monitored) -> None:
