@@ -379,7 +379,7 @@ async function showGate(gateId) {
   const lanes = [...new Set(passages.map((p) => p.lane_id))];
   const lane = el("select", { id: "override-lane" }, ...lanes.map((l) => el("option", { value: l }, l)));
   const verdict = el("select", { id: "override-verdict" }, el("option", { value: "release" }, "release"), el("option", { value: "hold" }, "hold"));
-  const reason = el("textarea", { id: "override-reason", placeholder: "reason (mandatory, recorded)", required: true });
+  const reason = el("textarea", { id: "override-reason", placeholder: "reason (mandatory, recorded)" });
   $("gate-detail").replaceChildren(
     el("h3", {}, `Gate ${gateId}: last passages`),
     el("table", {},
@@ -400,7 +400,7 @@ async function showGate(gateId) {
             const result = await post(`/gates/${encodeURIComponent(gateId)}/lanes/${encodeURIComponent(lane.value)}/override`,
               { verdict: verdict.value, reason: reason.value });
             reason.value = "";
-            showError(`override ${result.verdict} sent${result.published ? "" : " (stored; broker unreachable)"}`);
+            $("notice").textContent = `override ${result.verdict} sent${result.published ? "" : " (stored; broker unreachable)"}`;
             showGate(gateId);
           });
         } }, "Override ", lane, verdict, reason, el("button", { class: "danger" }, "Send override"))
