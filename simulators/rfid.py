@@ -11,7 +11,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import random
+import select
+import threading
 import tty
 from dataclasses import dataclass
 
@@ -47,6 +50,9 @@ class RfidReaderSim:
         self._decoder = FrameDecoder()
         self._master: int | None = None
         self._slave: int | None = None
+        self._outgoing: queue.Queue[bytes | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self.dropped_frames = 0
         self.port = ""
 
     # ----------------------------------------------------------- the field
@@ -67,9 +73,17 @@ class RfidReaderSim:
         os.set_blocking(self._master, False)
         self.port = os.ttyname(self._slave)
         asyncio.get_running_loop().add_reader(self._master, self._on_readable)
+        self._writer = threading.Thread(
+            target=self._write_out, args=(self._master,), name="rfid-sim-tx", daemon=True
+        )
+        self._writer.start()
         log.info("rfid reader simulator on %s", self.port)
 
     async def stop(self) -> None:
+        if self._writer is not None:
+            self._outgoing.put(None)
+            await asyncio.to_thread(self._writer.join, 2.0)
+            self._writer = None
         if self._master is not None:
             asyncio.get_running_loop().remove_reader(self._master)
             for fd in (self._master, self._slave):
@@ -102,8 +116,18 @@ class RfidReaderSim:
             data = bytes(self._rng.randrange(256) for _ in range(self._rng.randint(1, 9))) + data
         if self.corrupt_rate and self._rng.random() < self.corrupt_rate:
             data = data[:-1] + bytes([(data[-1] + 1) & 0xFF])
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._master, data)
+        self._outgoing.put(data)
+
+    def _write_out(self, master: int) -> None:
+        """Writes the pty master from a thread of its own: while the driver closes its end
+        the kernel can hold a master write, and the event loop must stay free."""
+        while (data := self._outgoing.get()) is not None:
+            _, writable, _ = select.select([], [master], [], 0.2)
+            if not writable:
+                self.dropped_frames += 1  # nobody reads: an overrun, as on a real UART
+                continue
+            with contextlib.suppress(OSError):
+                os.write(master, data)
 
     def _answer(self, frame: Frame) -> None:
         if frame.command == CMD_VERSION:
