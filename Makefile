@@ -8,7 +8,7 @@ export YOLO_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/var/numba-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv sysdeps demo test check bench format clean train
+.PHONY: venv sysdeps sysdeps-test demo test check bench format clean train
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ sysdeps:
 demo: venv sysdeps
 	$(BIN)/corridor demo
 
-test: venv sysdeps
+# The browser tests need Debian's chromium (large), so only the test path installs it.
+sysdeps-test:
+	CORRIDOR_BROWSER=1 bash scripts/ensure-system-deps
+
+test: venv sysdeps-test
 	$(BIN)/python -m pytest -q
 
 check: venv

@@ -301,6 +301,7 @@ class Rehearsal:
             },
             "gate_keys_dir": str(self.workdir / "keys"),
             "site_file": str(site_file),
+            "monitoring": {"unit_sets": ["bari", "northern-corridor"]},  # response units
         }
         config.update(central_config(self.scenario))  # units in transit, if any
         (self.workdir / "central.yaml").write_text(yaml.safe_dump(config))

@@ -127,7 +127,10 @@ async function loadSites() {
   }
   if (names.length) map.fit(state.sites.get(names[0]));
   map.touched = false;
-  select.onchange = () => map.fit(state.sites.get(select.value) || []);
+  select.onchange = () => {
+    map.fit(state.sites.get(select.value) || []);
+    map.touched = true;
+  };
   const places = await get("/sites/gates");
   for (const p of places) {
     state.gates.set(p.gate_id, { gate_id: p.gate_id, ...(state.gates.get(p.gate_id) || {}), place: p });
@@ -135,7 +138,9 @@ async function loadSites() {
   renderGates();
 }
 
-$("fit-units").onclick = () => map.fit([...state.units.values()].map((u) => [u.lon, u.lat]));
+const unitPoints = () => [...state.units.values()].map((u) => [u.lon, u.lat]);
+$("fit-units").onclick = () => map.fit(unitPoints(), 0.05);
+let fittedTo = 0; // how many units the view was last fitted to (until the user moves it)
 $("zoom-in").onclick = () => map.zoom(1 / 1.5);
 $("zoom-out").onclick = () => map.zoom(1.5);
 
@@ -260,7 +265,7 @@ async function showIncident(id) {
     parts.push(
       el("div", { class: "actions" }, i.lat !== null ? el("button", { class: "primary", onclick: dispatch(null) }, "Dispatch nearest") : ""),
       el("ul", { class: "candidates" },
-        ...(candidates || []).map((c) =>
+        ...(candidates || []).slice(0, 6).map((c) =>
           el("li", { "data-unit": c.unit_id }, `${c.unit_id} ${c.name} `,
             c.distance_m !== null ? `${(c.distance_m / 1000).toFixed(1)} km ${c.live ? "(live)" : "(base)"} ` : "",
             el("button", { onclick: dispatch(c.unit_id) }, `Dispatch ${c.unit_id}`)),
@@ -311,10 +316,14 @@ export function renderEvidence(ev) {
 async function loadUnits() {
   for (const u of await get("/units")) state.units.set(u.device_id, u);
   renderUnits();
-  if (state.units.size && !map.touched) map.fit([...state.units.values()].map((u) => [u.lon, u.lat]));
 }
 
 function renderUnits() {
+  if (!map.touched && state.units.size > fittedTo) {
+    fittedTo = state.units.size; // a new unit: show them all, with room around
+    map.fit(unitPoints(), 0.5);
+    map.touched = false;
+  }
   const alarmed = new Set([...state.alerts.values()].filter((a) => a.status === "open" && a.device_id).map((a) => a.device_id));
   for (const u of state.units.values()) {
     map.unitAt(u.device_id, u.lon, u.lat, alarmed.has(u.device_id) ? "alarm" : "", `${u.device_id} ${when(u.at)}`);

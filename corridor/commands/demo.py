@@ -53,10 +53,13 @@ def cli(scenario_path: Path, headless: bool, workdir: Path | None) -> None:
     async def main() -> bool:
         echo(f"Scenario {scenario.name}: {scenario.description.strip()}\n")
         async with Rehearsal(scenario, run_dir, echo=echo) as rehearsal:
+            url = rehearsal.central_url
+            echo(f"Operator console: {url}/   RRU page: {url}/rru   (open them now)")
             outcome = await rehearsal.run()
             echo("\n" + outcome.report())
             if not headless:
-                echo(f"\nCentral's API: {rehearsal.central_url}/docs   logs: {run_dir}")
+                echo(f"\nOperator console: {url}/   RRU page: {url}/rru")
+                echo(f"Central's API: {rehearsal.central_url}/docs   logs: {run_dir}")
                 echo("Press Ctrl-C to stop.")
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.Event().wait()
