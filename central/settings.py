@@ -85,8 +85,8 @@ class CentralSettings(BaseSettings):
     )
     api_tokens: dict[str, str] = Field(
         default_factory=dict,
-        description="bearer tokens, name -> token; when any is set, routes that change "
-        "state require `Authorization: Bearer <token>`",
+        description="bearer tokens of customs systems (role customs), name -> token; once any "
+        "is set (or any user exists) every route but /health needs `Authorization: Bearer`",
     )
     monitoring: MonitoringSettings = Field(
         default_factory=MonitoringSettings, description="monitoring centre (docs/monitoring.md)"
