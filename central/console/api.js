@@ -117,6 +117,18 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// What someone is typing survives a re-render (live updates redraw lists all the time).
+const drafts = new Map();
+export function draft(tag, key, attrs = {}) {
+  const node = el(tag, attrs);
+  node.value = drafts.get(key) || "";
+  node.addEventListener("input", () => drafts.set(key, node.value));
+  return node;
+}
+export function clearDraft(key) {
+  drafts.delete(key);
+}
+
 export function when(iso) {
   if (!iso) return "";
   const d = new Date(iso);

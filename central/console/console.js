@@ -1,7 +1,7 @@
 // The operator console: live map, alert queue, incidents and dispatch, gates and
 // overrides, a unit's timeline, customs look-up. Everything comes from central's API
 // and its live stream; nothing is fetched from elsewhere.
-import { ApiError, clock, el, get, liveStream, login, post, put, setToken, when } from "./api.js";
+import { ApiError, clearDraft, clock, draft, el, get, liveStream, login, post, put, setToken, when } from "./api.js";
 import { CorridorMap } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
@@ -176,11 +176,12 @@ function renderAlerts() {
 }
 
 function alertItem(a) {
-  const note = el("input", { class: "note", placeholder: "note, or user to assign" });
+  const note = draft("input", `alert-${a.alert_id}`, { class: "note", placeholder: "note, or user to assign" });
   const act = (action) => () =>
     guarded(async () => {
       const body = action === "assign" ? { assignee: note.value.trim() } : { note: note.value };
       const updated = await post(`/alerts/${a.alert_id}/${action}`, body);
+      clearDraft(`alert-${a.alert_id}`);
       state.alerts.set(updated.alert_id, updated);
       renderAlerts();
     });
@@ -272,9 +273,9 @@ async function showIncident(id) {
         ),
       ),
     );
-    const lat = el("input", { placeholder: "lat", size: 8 });
-    const lon = el("input", { placeholder: "lon", size: 8 });
-    const note = el("input", { placeholder: "why closed" });
+    const lat = draft("input", `lat-${id}`, { placeholder: "lat", size: 8 });
+    const lon = draft("input", `lon-${id}`, { placeholder: "lon", size: 8 });
+    const note = draft("input", `close-${id}`, { placeholder: "why closed" });
     parts.push(
       el("div", { class: "actions" }, lat, lon,
         el("button", { onclick: () => guarded(async () => {
@@ -388,7 +389,7 @@ async function showGate(gateId) {
   const lanes = [...new Set(passages.map((p) => p.lane_id))];
   const lane = el("select", { id: "override-lane" }, ...lanes.map((l) => el("option", { value: l }, l)));
   const verdict = el("select", { id: "override-verdict" }, el("option", { value: "release" }, "release"), el("option", { value: "hold" }, "hold"));
-  const reason = el("textarea", { id: "override-reason", placeholder: "reason (mandatory, recorded)" });
+  const reason = draft("textarea", `override-${gateId}`, { id: "override-reason", placeholder: "reason (mandatory, recorded)" });
   $("gate-detail").replaceChildren(
     el("h3", {}, `Gate ${gateId}: last passages`),
     el("table", {},
@@ -409,6 +410,7 @@ async function showGate(gateId) {
             const result = await post(`/gates/${encodeURIComponent(gateId)}/lanes/${encodeURIComponent(lane.value)}/override`,
               { verdict: verdict.value, reason: reason.value });
             reason.value = "";
+            clearDraft(`override-${gateId}`);
             $("notice").textContent = `override ${result.verdict} sent${result.published ? "" : " (stored; broker unreachable)"}`;
             showGate(gateId);
           });

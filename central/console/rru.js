@@ -1,6 +1,6 @@
 // The RRU page: the unit's incidents (where, what, who, evidence, response clock),
 // acknowledge, on scene, resolve with a report; availability; share the position.
-import { ApiError, clock, el, get, liveStream, login, patch, post, when } from "./api.js";
+import { ApiError, clearDraft, clock, draft, el, get, liveStream, login, patch, post, when } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 let unitId = null;
@@ -104,11 +104,12 @@ async function loadIncidents() {
 }
 
 function item(i) {
-  const report = el("textarea", { placeholder: "report: what you found, what you did" });
+  const report = draft("textarea", `report-${i.incident_id}`, { placeholder: "report: what you found, what you did" });
   const evidence = el("div", {});
   const step = (path) => () =>
     guarded(async () => {
       await post(`/incidents/${i.incident_id}/${path}`, { note: report.value });
+      if (path === "resolve") clearDraft(`report-${i.incident_id}`);
       await loadIncidents();
     });
   const where = i.lat !== null ? `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}` : "location not known";
