@@ -27,6 +27,7 @@ async def get_session(central: CentralDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+
 def require_token(principal: PrincipalDep) -> str | None:
     """The caller's name (None in open mode). Which role may change what is checked by
     the route family's guard (`central.auth.guard`); this only names the writer."""

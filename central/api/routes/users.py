@@ -66,4 +66,3 @@ async def revoke_token(username: str, token_id: str, session: SessionDep, _: Adm
     if row.revoked_at is None:
         row.revoked_at = utc_now()
         await session.commit()
-
