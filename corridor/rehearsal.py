@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -19,8 +20,9 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -52,6 +54,7 @@ from simulators.scenario.model import Arrival, Scenario, ScenarioError, Step
 log = logging.getLogger(__name__)
 
 Echo = Callable[[str], None]
+REFRESH_S = 2.0  # how often a long wait also asks central's API what it has
 LaneKey = tuple[str, str]
 
 
@@ -93,8 +96,17 @@ class BusLog:
         self.changed.set()
         return item
 
-    async def until(self, condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    async def until(
+        self,
+        condition: Callable[[], Any],
+        timeout_s: float,
+        what: str,
+        refresh: Callable[[], Awaitable[None]] | None = None,
+    ) -> Any:
+        """Wait for `condition()` to be truthy. `refresh` is called every few seconds of
+        waiting: the observer misses what is published while it reconnects."""
         deadline = time.monotonic() + timeout_s
+        next_refresh = time.monotonic() + REFRESH_S
         while True:
             result = condition()
             if result:
@@ -102,9 +114,34 @@ class BusLog:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"timed out waiting for {what}")
+            if refresh is not None and time.monotonic() >= next_refresh:
+                next_refresh = time.monotonic() + REFRESH_S
+                with contextlib.suppress(httpx.HTTPError):
+                    await refresh()
+                continue
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
+
+    def backfill_passage(self, passage: Passage) -> None:
+        known = {p.passage_id for p in self.passages[(passage.gate_id, passage.lane_id)]}
+        if passage.passage_id not in known:
+            self.passages[(passage.gate_id, passage.lane_id)].append(passage)
+            self.changed.set()
+
+    def backfill_decision(self, decision: GateDecision, ack: CommandAck | None) -> None:
+        decisions = self.decisions[decision.passage_id]
+        if all(d.message_id != decision.message_id for d in decisions):
+            decisions.append(decision)
+            self.changed.set()
+        if ack is not None and decision.message_id not in self.acks:
+            self.acks[decision.message_id] = ack
+            self.changed.set()
+
+
+def _fields(model: type[Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The API row's fields that the wire model has."""
+    return {k: v for k, v in row.items() if k in model.model_fields}
 
 
 # --------------------------------------------------------------------------- results
@@ -530,7 +567,8 @@ class Rehearsal:
         if reads and reads.seals:
             raise ScenarioError("this rehearsal's lanes have no e-seal reader yet")
         key = (step.gate, step.lane)
-        seen = len(self.bus.passages[key])
+        claimed = {p.passage_id for p in self.bus.passages[key]}
+        arrived = datetime.now(UTC) - timedelta(seconds=0.5)
         if tag:
             lane.rfid.tag_enters(tag, rssi_dbm=-52)
             # The tag leaves the reader's field with the truck, whichever way it goes.
@@ -538,28 +576,65 @@ class Rehearsal:
         lane.plc.model.vehicle_arrives(truck.id)
         await asyncio.sleep(0.15)
         lane.camera.present(plate=plate, containers=containers, frames=3)
+        refresh = functools.partial(self._backfill, step.gate)
         result.passage = await self.bus.until(
-            lambda: self.bus.passages[key][seen] if len(self.bus.passages[key]) > seen else None,
-            30,
+            lambda: next(
+                (
+                    p
+                    for p in self.bus.passages[key]
+                    if p.passage_id not in claimed and p.started_at >= arrived
+                ),
+                None,
+            ),
+            60,
             f"a passage of {truck.id} at {step.gate}/{step.lane}",
+            refresh,
         )
         passage_id = result.passage.passage_id
         result.decision = await self.bus.until(
             lambda: (
                 self.bus.decisions[passage_id][-1] if self.bus.decisions.get(passage_id) else None
             ),
-            30,
+            60,
             f"central's decision on {truck.id} at {step.gate}",
+            refresh,
         )
         decision_id = result.decision.message_id
         result.ack = await self.bus.until(
-            lambda: self.bus.acks.get(decision_id), 30, f"the gate box's ack for {truck.id}"
+            lambda: self.bus.acks.get(decision_id),
+            60,
+            f"the gate box's ack for {truck.id}",
+            refresh,
         )
         if result.ack.executed:
             await self.bus.until(
                 lambda: truck.id in lane.plc.model.passed, 30, f"{truck.id} through the barrier"
             )
             lane.plc.model.passed.remove(truck.id)
+
+    async def _backfill(self, gate_id: str) -> None:
+        """What central stored for this gate, for what the observer missed."""
+        async with httpx.AsyncClient(base_url=self.central_url, timeout=5) as http:
+            params = {"gate_id": gate_id, "limit": 50}
+            passages = (await http.get("/api/v1/passages", params=params)).json()
+            decisions = (await http.get("/api/v1/decisions", params=params)).json()
+        for row in passages:
+            self.bus.backfill_passage(Passage.model_validate(_fields(Passage, row)))
+        for row in decisions:
+            decision = GateDecision.model_validate(
+                {**_fields(GateDecision, row), "message_id": row["decision_id"]}
+            )
+            ack = None
+            if row.get("executed") is not None:
+                ack = CommandAck(
+                    gate_id=row["gate_id"],
+                    lane_id=row["lane_id"],
+                    decision_id=row["decision_id"],
+                    passage_id=row["passage_id"],
+                    executed=row["executed"],
+                    rejected_because=row.get("rejected_because"),
+                )
+            self.bus.backfill_decision(decision, ack)
 
     async def _check_alerts(self) -> list[str]:
         expected = self.scenario.expect_alerts
