@@ -615,7 +615,7 @@ class Rehearsal:
     async def _backfill(self, gate_id: str) -> None:
         """What central stored for this gate, for what the observer missed."""
         async with httpx.AsyncClient(base_url=self.central_url, timeout=5) as http:
-            params = {"gate_id": gate_id, "limit": 50}
+            params: dict[str, str | int] = {"gate_id": gate_id, "limit": 50}
             passages = (await http.get("/api/v1/passages", params=params)).json()
             decisions = (await http.get("/api/v1/decisions", params=params)).json()
         for row in passages:

@@ -23,9 +23,10 @@ async def _first_payload(sub: aiomqtt.Client, timeout_s: float = 5.0) -> bytes:
 
 
 async def test_gate_cannot_publish_as_another_gate(broker: Broker) -> None:
-    async with client(broker.settings("central", "acl-central")) as central, client(
-        broker.settings("gate-a", "acl-gate-a")
-    ) as gate_a:
+    async with (
+        client(broker.settings("central", "acl-central")) as central,
+        client(broker.settings("gate-a", "acl-gate-a")) as gate_a,
+    ):
         await central.subscribe(f"{topics.ROOT}/gates/+/passages", qos=1)
         await gate_a.publish(topics.gate_passages("gate-b"), b"forged", qos=1)
         await gate_a.publish(topics.gate_passages("gate-a"), b"own", qos=1)
@@ -35,9 +36,10 @@ async def test_gate_cannot_publish_as_another_gate(broker: Broker) -> None:
 
 
 async def test_gate_cannot_read_another_gates_commands(broker: Broker) -> None:
-    async with client(broker.settings("central", "acl-central-2")) as central, client(
-        broker.settings("gate-a", "acl-gate-a-2")
-    ) as gate_a:
+    async with (
+        client(broker.settings("central", "acl-central-2")) as central,
+        client(broker.settings("gate-a", "acl-gate-a-2")) as gate_a,
+    ):
         await gate_a.subscribe(f"{topics.ROOT}/gates/+/commands", qos=1)
         await central.publish(topics.gate_commands("gate-b"), b"for b", qos=1)
         await central.publish(topics.gate_commands("gate-a"), b"for a", qos=1)
