@@ -312,7 +312,7 @@ class TransitUnits:
     async def _move_clock(self, target_s: float) -> None:
         assert self.scenario.transit is not None
         sent = self.published
-        async with httpx.AsyncClient(base_url=self.central_url, timeout=10) as http:
+        async with httpx.AsyncClient(base_url=self.central_url, timeout=30) as http:
             deadline = time.monotonic() + HANDLED_TIMEOUT_S
             while (await http.get("/api/v1/transit/stats")).json()["handled"] < sent:
                 if time.monotonic() > deadline:

@@ -101,6 +101,15 @@ class TransitSite:
     def __contains__(self, fence_id: str) -> bool:
         return fence_id in self.kind
 
+    def warm_up(self) -> None:
+        """Run every query once, so numba compiles (or loads from its cache) now, at
+        start, not on the first fix while the ingest waits."""
+        if self.centroid:
+            lon, lat = next(iter(self.centroid.values()))
+            self.place(lon, lat, 10.0)
+        for corridor in self.corridors:
+            self.measure(corridor, 0.0, 0.0)
+
     # ----------------------------------------------------------------- queries
 
     def place(self, lon: float, lat: float, radius_m: float) -> Placement:

@@ -211,6 +211,13 @@ class TransitPipeline:
             device_id = topics.device_of(inbound.topic)
         except ValueError as err:
             raise RejectedMessage(f"bad topic: {err}") from err
+        expected = (
+            topics.unit_positions(device_id)
+            if model is PositionFix
+            else topics.seal_events(device_id)
+        )
+        if inbound.topic != expected:
+            raise RejectedMessage(f"bad topic: {inbound.topic!r}, expected {expected!r}")
         try:
             message = model.model_validate_json(inbound.payload)
         except ValidationError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +40,9 @@ class TransitService:
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        started = time.perf_counter()
+        await asyncio.to_thread(self.site.warm_up)
+        log.info("transit: geometry ready in %.1f s", time.perf_counter() - started)
         await self.pipeline.load()
         log.info(
             "transit: %d fences (%d corridors), clock %s",

@@ -17,6 +17,7 @@ from central.transit.geometry import TransitSite
 from central.transit.model import Fix, MovementContext, Raised, SealChange, Tick, TransitState
 from central.transit.rules import judge
 from central.transit.settings import Tolerances
+from contract.messages import PositionFix
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 LAT = -1.0
@@ -86,6 +87,29 @@ SITE = TransitSite(collection())
 
 def at(t_s: float) -> datetime:
     return T0 + timedelta(seconds=t_s)
+
+
+def position(
+    device: str,
+    t_s: float,
+    km: float,
+    north_m: float = 0.0,
+    *,
+    speed_mps: float | None = 16.7,
+    accuracy_m: float | None = 3.0,
+    **fields: Any,
+) -> PositionFix:
+    """The wire message of a fix at device second t_s, km along the test road."""
+    return PositionFix(
+        device_id=device,
+        fixed_at=at(t_s),
+        sent_at=at(t_s),
+        lat=lat_north(north_m),
+        lon=lon_at(km),
+        speed_mps=speed_mps,
+        accuracy_m=accuracy_m,
+        **fields,
+    )
 
 
 @dataclass
