@@ -14,7 +14,7 @@ from central.monitoring.tables import AlertStateRow, IncidentRow
 from central.monitoring.tracks import Tracks
 from central.tables import AlertRow, MovementRow, PassageRow
 
-TRACK_BEFORE = timedelta(hours=1)  # how much track before the incident opened
+TRACK_BEFORE = timedelta(hours=1)  # how much track before the first alert
 MAX_PASSAGES = 20
 
 
@@ -59,10 +59,11 @@ async def collect(session: AsyncSession, incident: IncidentRow, tracks: Tracks) 
     for passage in passages:
         seal_ids |= {normalise(str(s.get("seal_id", ""))) for s in passage.seals}
     seal_ids.discard("")
+    # Device time, as the fixes carry it: from an hour before the first alert
+    # (central's clock may differ, e.g. in a rehearsal running in scaled time).
+    first = min((a.raised_at for a in alerts), default=incident.opened_at)
     track = (
-        tracks.excerpt(incident.device_id, since=incident.opened_at - TRACK_BEFORE)
-        if incident.device_id
-        else []
+        tracks.excerpt(incident.device_id, since=first - TRACK_BEFORE) if incident.device_id else []
     )
     return {
         "alerts": [

@@ -208,3 +208,22 @@ async def test_dispatch_refusals(monitored: Monitored) -> None:
     busy = await m.call("PATCH", "/api/v1/rrus/rru-b", json={"status": "off_duty"})
     assert busy.status_code == 409  # on an incident: resolve it first
     assert (await m.ok("GET", url))["status"] == "dispatched"
+
+
+async def test_the_track_excerpt_is_cut_on_device_time_not_central_clock(
+    monitored: Monitored,
+) -> None:
+    m = monitored
+    m.clock.advance(days=30)  # central's clock far from the devices' (a scaled rehearsal)
+    now = utc_now()
+    await m.fix("trk-6", 41.10, 16.80, now - timedelta(hours=2))  # before the window
+    await m.fix("trk-6", 41.12, 16.82, now - timedelta(minutes=10))
+    await m.movement("AB123CD")
+    await m.passage("ct-marisabella", plate="AB123CD", closed_at=now)
+    (incident,) = await m.incidents()
+    async with m.central.sessions.begin() as session:
+        row = await session.get(IncidentRow, uuid.UUID(incident["incident_id"]))
+        assert row is not None
+        row.device_id = "trk-6"  # the tracker bound to the movement
+    evidence = await m.ok("GET", f"/api/v1/incidents/{incident['incident_id']}/evidence")
+    assert [(p["lat"], p["lon"]) for p in evidence["track"]["points"]] == [(41.12, 16.82)]
