@@ -88,6 +88,7 @@ async def test_no_token_is_401_everywhere_but_health(closed: Monitored) -> None:
         assert response.headers["www-authenticate"] == "Bearer"
     assert (await closed.call("GET", "/api/v1/health")).status_code == 200
     assert (await closed.call("GET", "/")).status_code == 200  # the page; its data needs a token
+    assert (await closed.call("GET", "/openapi.json")).status_code == 200  # documents it all
 
 
 async def test_bad_tokens_are_refused(closed: Monitored) -> None:
