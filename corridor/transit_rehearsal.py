@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from contract import topics
-from contract.bus import BrokerSettings, client
+from contract.bus import BrokerSettings, MqttError, client
 from contract.messages import SealEvent, SealState
 from corridor.broker import TELEMATICS_USER, Broker
 from geofences import sites
@@ -42,6 +42,7 @@ from simulators.tracker import (
     MqttSink,
     Route,
     SpeedProfile,
+    TrackerError,
     TrackPoint,
     load_route,
     plan_track,
@@ -185,6 +186,9 @@ class TransitUnits:
             end_s = max((d.send_s[-1] for d in self.drives if d.send_s), default=0.0)
             await self._move_clock(max(end_s, self.clock_s))
             self._say(f"units: {self.published} messages sent; central's clock at {end_s:.0f} s")
+        except (TrackerError, MqttError, httpx.HTTPError) as err:
+            # reported as the run's error, like any other part of the rehearsal that fails
+            raise ScenarioError(f"units in transit: {type(err).__name__}: {err}") from err
         finally:
             for task in self._tasks:
                 task.cancel()
