@@ -67,6 +67,8 @@ class BarrierModel:
     _motion_since: float = 0.0
     _clear_since: float | None = None
     _crossed: bool = False  # a vehicle crossed since the arm opened: one opening, one vehicle
+    # Called when a vehicle leaves the arrival zone: it drives through the barrier, or backs
+    # out. What travels with it (its RFID tag, its e-seals) leaves the readers' field then.
     on_vehicle_left: list[Callable[[str], None]] = field(default_factory=list)
 
     # ------------------------------------------------------------- inputs
@@ -206,12 +208,12 @@ class BarrierModel:
                     self.vehicles.remove(v)
                     self.passed.append(v.label)
                     self._crossed = True
-                    self._left(v.label)
                 continue
             if self.position >= 1.0 and v is self.vehicles[0]:
                 v.drive_off_at = v.drive_off_at or now
                 if now - v.drive_off_at >= self.drive_off_s:
                     v.crossing_since = now
+                    self._left(v.label)
             else:
                 v.drive_off_at = None
 

@@ -87,3 +87,18 @@ def test_a_malformed_scenario_is_refused_clearly(tmp_path: Path) -> None:
     result = demo(path, tmp_path)
     assert result.returncode != 0
     assert "unknown truck T9" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_default_demo_passes_headless(tmp_path: Path) -> None:
+    """What `make demo` shows (Bari's export process, then the Northern Corridor with an
+    incident for the console), run to the end."""
+    result = subprocess.run(
+        [sys.executable, "-m", "corridor", "demo", "--headless", "--workdir", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "2 of 2 scenarios held every expectation" in result.stdout
+    assert "Operator console: http://127.0.0.1:" in result.stdout
