@@ -170,6 +170,10 @@ class GateStatus(Message):
     gate_id: DeviceId
     online: bool
     lanes: list[LaneStatus] = Field(default_factory=list)
+    devices: dict[str, bool] = Field(
+        default_factory=dict,
+        description="gate-level device id -> reachable (SNMP health: UPS, switch, cameras, box)",
+    )
     outbox_pending: int = Field(default=0, ge=0)
     agent_version: str = ""
 

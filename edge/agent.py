@@ -27,10 +27,12 @@ from edge.config import EdgeConfig
 from edge.lane import Lane
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
+from edge.snmp_health import SnmpHealthMonitor
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 600  # decisions queued by the broker during a short outage still arrive
+STATUS_MIN_GAP_S = 1.0  # a flapping device: at most one extra status a second
 
 
 class GateAgent:
@@ -65,6 +67,12 @@ class GateAgent:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._connected = asyncio.Event()
+        self._status_changed = asyncio.Event()
+        self.health_monitor: SnmpHealthMonitor | None = None
+        if config.health.targets or config.health.traps:
+            self.health_monitor = SnmpHealthMonitor(
+                config.health, metrics=self.metrics, on_change=self._status_changed.set
+            )
 
     # ------------------------------------------------------------ outbox
 
@@ -109,6 +117,7 @@ class GateAgent:
             gate_id=self.gate_id,
             online=online,
             lanes=[lane.status() for lane in self.lanes.values()],
+            devices=self.health_monitor.availability() if self.health_monitor else {},
             outbox_pending=pending if online else 0,
             agent_version=__version__,
         )
@@ -181,8 +190,18 @@ class GateAgent:
         log.warning("rejected message on %s: %s", where, reason)
 
     async def _heartbeat(self) -> None:
+        """The retained status every `status_interval_s`, and soon after a health change."""
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.config.status_interval_s
         while True:
-            await asyncio.sleep(self.config.status_interval_s)
+            changed = True
+            try:
+                async with asyncio.timeout_at(next_beat):  # never swallows a cancel (wait_for can)
+                    await self._status_changed.wait()
+            except TimeoutError:
+                changed = False
+                next_beat = loop.time() + self.config.status_interval_s
+            self._status_changed.clear()
             mqtt = self._mqtt
             if mqtt is not None:
                 with contextlib.suppress(MqttError):
@@ -192,7 +211,10 @@ class GateAgent:
                         qos=1,
                         retain=True,
                     )
-            self.outbox.purge(older_than_s=7 * 24 * 3600)
+            if changed:
+                await asyncio.sleep(STATUS_MIN_GAP_S)
+            else:
+                self.outbox.purge(older_than_s=7 * 24 * 3600)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -206,6 +228,8 @@ class GateAgent:
                 tasks.create_task(self._bus_session(), name="bus")
                 tasks.create_task(self._publish_outbox(), name="outbox")
                 tasks.create_task(self._heartbeat(), name="heartbeat")
+                if self.health_monitor is not None:
+                    tasks.create_task(self.health_monitor.run(), name="snmp-health")
                 for lane in self.lanes.values():
                     tasks.create_task(lane.run(), name=f"lane-{lane.lane_id}")
         finally:

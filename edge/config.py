@@ -11,6 +11,7 @@ from contract.bus import BrokerSettings
 from contract.topics import check_id
 from drivers.barrier import PlcSettings
 from edge.adapters import DeviceConfig
+from edge.snmp_health import HealthConfig
 
 
 class EdgeConfigError(Exception):
@@ -73,6 +74,10 @@ class EdgeConfig(_Strict):
     status_interval_s: float = Field(default=30.0, gt=0, description="status heartbeat period")
     metrics_port: int | None = Field(
         default=None, description="serve Prometheus metrics on this port (127.0.0.1)"
+    )
+    health: HealthConfig = Field(
+        default_factory=HealthConfig,
+        description="gate-level devices watched over SNMP (not lane devices)",
     )
     lanes: list[LaneConfig] = Field(min_length=1, description="the lanes this box runs")
 

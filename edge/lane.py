@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -33,6 +33,7 @@ from contract.bus import backoff_s
 from contract.signing import sign
 from drivers.barrier import BarrierError, BarrierPlc, BarrierStatus, PlcState
 from edge import adapters
+from edge.adapters.base import Trip
 from edge.config import LaneConfig
 from edge.fusion import fuse
 from edge.health import DeviceHealth
@@ -152,6 +153,11 @@ class Lane:
                 self._lane_cleared_at = inputs.at
             self._occupied = occupied
             await asyncio.sleep(self.config.poll_interval_s)
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                # Python 3.11's wait_for (inside pymodbus) can swallow a cancellation that
+                # lands as the reply arrives; without this the lane would never stop.
+                raise asyncio.CancelledError
 
     def _set_barrier(self, state: BarrierState, fault_code: int, cycles: int) -> None:
         if state == self.barrier and cycles == self._cycles:
@@ -171,7 +177,14 @@ class Lane:
 
     async def _passage(self, started_at: datetime) -> None:
         try:
-            triggered = [asyncio.create_task(self._trip(d)) for d in self.devices]
+            window = self.config.read_window_s + self.config.trip_timeout_s
+            trip = Trip(
+                passage_id=uuid4(),
+                lane_id=self.lane_id,
+                at=started_at,
+                closes_by=started_at + timedelta(seconds=window),
+            )
+            triggered = [asyncio.create_task(self._trip(d, trip)) for d in self.devices]
             await asyncio.sleep(self.config.read_window_s)
             pending = [t for t in triggered if not t.done()]
             if pending:  # a camera still reading its burst: its reads belong to this passage
@@ -185,7 +198,9 @@ class Lane:
                 self._lane_cleared_at,
             )
             self._consumed_until = closed_at
-            passage = self._build(started_at, closed_at, self._collect(since, closed_at))
+            passage = self._build(
+                trip.passage_id, started_at, closed_at, self._collect(since, closed_at)
+            )
         finally:
             self._collecting = False
         self.pending = passage
@@ -202,23 +217,33 @@ class Lane:
         if self.on_passage:
             self.on_passage(passage)
 
-    async def _trip(self, device: adapters.Adapter) -> None:
+    async def _trip(self, device: adapters.Adapter, trip: Trip) -> None:
         try:
-            await device.on_trip()
+            await device.on_trip(trip)
         except Exception as err:  # a failing reader must not lose the passage
             log.warning(
                 "%s/%s: %s failed on the trigger: %s", self.gate_id, self.lane_id, device.name, err
             )
 
     def _build(
-        self, started_at: datetime, closed_at: datetime, observations: list[Observation]
+        self,
+        passage_id: UUID,
+        started_at: datetime,
+        closed_at: datetime,
+        observations: list[Observation],
     ) -> Passage:
         reads = [o for o in observations if isinstance(o, IdentifierRead)]
         seals = {
             o.reading.seal_id: o.reading for o in observations if isinstance(o, SealObservation)
         }
-        scans = [o.scan for o in observations if isinstance(o, ScanObservation)]
+        # A scan triggered for another passage (one that completed late) never joins this one.
+        scans = [
+            o.scan
+            for o in observations
+            if isinstance(o, ScanObservation) and o.passage_id in (None, passage_id)
+        ]
         passage = Passage(
+            passage_id=passage_id,
             gate_id=self.gate_id,
             lane_id=self.lane_id,
             started_at=started_at,

@@ -35,6 +35,15 @@ class EdgeMetrics:
         self.device_up = Gauge(
             "corridor_edge_device_up", "1 when the device answers", ["device"], registry=r
         )
+        self.device_problems = Gauge(
+            "corridor_edge_device_problems",
+            "Problems an SNMP health target reports (on battery, ports down...)",
+            ["device"],
+            registry=r,
+        )
+        self.snmp_traps = Counter(
+            "corridor_edge_snmp_traps", "SNMP traps received, by kind", ["kind"], registry=r
+        )
         self.rejected = Counter(
             "corridor_edge_rejected_messages", "Bus messages rejected as invalid", registry=r
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from contract import IdentifierKind, ScanInfo, SealReading
 
@@ -31,6 +32,7 @@ class SealObservation:
 class ScanObservation:
     scan: ScanInfo
     at: datetime
+    passage_id: UUID | None = None  # the passage that triggered it; None: the scanner's own
 
 
 Observation = IdentifierRead | SealObservation | ScanObservation

@@ -61,10 +61,17 @@ def config_doc() -> None:
     required=True,
     help="gate box YAML configuration",
 )
-def diagnose(config_path: Path) -> None:
-    """Check every configured device and the broker; print a report for a field engineer."""
+@click.option(
+    "--skip-serial",
+    is_flag=True,
+    help="leave serial readers and Modbus RTU controllers alone (the running agent holds them)",
+)
+def diagnose(config_path: Path, skip_serial: bool) -> None:
+    """Check every configured device and the broker; print a report for a field engineer.
+
+    Safe beside a running agent: its MQTT client id is `<gate>-diagnose`."""
     from edge.diagnose import diagnose as run_diagnose
 
     config = _config(config_path)
-    ok = asyncio.run(run_diagnose(config, click.echo))
+    ok = asyncio.run(run_diagnose(config, click.echo, skip_serial=skip_serial))
     raise SystemExit(0 if ok else 1)

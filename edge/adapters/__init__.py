@@ -14,20 +14,27 @@ from pydantic import Field
 from edge.adapters.anpr import AnprFeedAdapter, AnprFeedConfig
 from edge.adapters.base import Adapter, ObservationSink
 from edge.adapters.camera import CameraAdapter, CameraConfig
+from edge.adapters.eseal import EsealAdapter, EsealConfig
 from edge.adapters.rfid import RfidAdapter, RfidConfig
+from edge.adapters.scanner import ScannerAdapter, ScannerConfig
 
-AnyDeviceConfig = RfidConfig | AnprFeedConfig | CameraConfig
+AnyDeviceConfig = RfidConfig | AnprFeedConfig | CameraConfig | EsealConfig | ScannerConfig
 DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="type")]
 
 ADAPTERS: dict[str, type[Adapter]] = {
     "rfid": RfidAdapter,
     "anpr_feed": AnprFeedAdapter,
     "camera": CameraAdapter,
+    "eseal": EsealAdapter,
+    "scanner": ScannerAdapter,
 }
+
+# Devices on a serial line: only one process can hold the port (`diagnose --skip-serial`).
+SERIAL_TYPES = frozenset({"rfid", "eseal"})
 
 
 def build(config: AnyDeviceConfig, sink: ObservationSink) -> Adapter:
     return ADAPTERS[config.type](config, sink)
 
 
-__all__ = ["ADAPTERS", "Adapter", "DeviceConfig", "ObservationSink", "build"]
+__all__ = ["ADAPTERS", "SERIAL_TYPES", "Adapter", "DeviceConfig", "ObservationSink", "build"]

@@ -6,7 +6,10 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +21,21 @@ from edge.observations import Observation
 ObservationSink = Callable[[Observation], None]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Trip:
+    """The lane's loop detector tripped: a passage has begun.
+
+    `passage_id` is the id the passage will be published with, so a device that is
+    triggered (a scanner) can link what it takes to it; `closes_by` is the latest the
+    lane collects reads for it (its read window plus `trip_timeout_s`).
+    """
+
+    passage_id: UUID
+    lane_id: str
+    at: datetime
+    closes_by: datetime
 
 
 class AdapterConfig(BaseModel):
@@ -46,9 +64,9 @@ class Adapter(ABC):
     async def probe(self) -> ProbeResult:
         """A quick check for field diagnostics."""
 
-    async def on_trip(self) -> None:
-        """The lane's loop detector tripped. Devices that read on a trigger (cameras)
-        read now; devices that report continuously (RFID) have nothing to do."""
+    async def on_trip(self, trip: Trip) -> None:
+        """The lane's loop detector tripped. Devices that read on a trigger (cameras,
+        scanners) read now; devices that report continuously (RFID) have nothing to do."""
         return None
 
     async def run(self) -> None:

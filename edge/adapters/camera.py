@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract import IdentifierKind, utc_now
 from drivers.camera import Camera, CameraError, CameraSettings, MotionDetector
 from drivers.probe import ProbeResult
-from edge.adapters.base import Adapter, AdapterConfig, ObservationSink
+from edge.adapters.base import Adapter, AdapterConfig, ObservationSink, Trip
 from edge.observations import IdentifierRead
 from vision.config import VisionConfig  # light: formats and settings, no models
 
@@ -107,7 +107,7 @@ class CameraAdapter(Adapter):
                 reported += 1
             return reported
 
-    async def on_trip(self) -> None:
+    async def on_trip(self, trip: Trip) -> None:
         if self.config.trigger == "external" and self._cameras:
             await self.capture()
 

@@ -14,7 +14,7 @@ from simulators.barrier import BarrierPlcSim
 from simulators.rfid import RfidReaderSim
 
 
-async def _diagnose(config: Path) -> tuple[int, str]:
+async def _diagnose(config: Path, *options: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -23,6 +23,7 @@ async def _diagnose(config: Path) -> tuple[int, str]:
         "diagnose",
         "--config",
         str(config),
+        *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -100,3 +101,85 @@ def test_every_config_field_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "edge.md").read_text()
     missing = [row.split("|")[1].strip() for row in rows(EdgeConfig) if row not in doc]
     assert not missing, f"docs/edge.md lacks {missing}: run `corridor edge config-doc`"
+
+
+async def test_diagnose_beside_the_agent_skips_serial_and_keeps_the_agents_session(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path]
+) -> None:
+    from contract import topics
+    from contract.bus import client
+    from drivers.eseal import derive_tag_key
+    from simulators.eseal import EsealReaderSim
+    from simulators.scanner import NiiScannerSim
+    from simulators.snmp import SnmpDeviceSim
+
+    issuer = tmp_path / "issuer.key"
+    issuer.write_bytes(b"issuer key of the diagnose test")
+    plc_port = free_port()
+    async with (
+        BarrierPlcSim(port=plc_port),
+        RfidReaderSim() as rfid,
+        EsealReaderSim(node_id="BARI-LEVANTE") as eseal,
+        NiiScannerSim() as scanner,
+        SnmpDeviceSim("ups", name="ups-gate") as ups,
+    ):
+        eseal.add_seal("ES0000001", derive_tag_key(b"issuer key of the diagnose test", "ES0000001"))
+        config = {
+            "gate_id": "gate-e",
+            "mqtt": broker.settings("gate-e").model_dump(),
+            "central_keys": {"central": str(central_key[1])},
+            "outbox_path": str(tmp_path / "outbox.sqlite"),
+            "health": {
+                "targets": [
+                    {
+                        "name": "ups-gate",
+                        "kind": "ups",
+                        "host": "127.0.0.1",
+                        "port": ups.port,
+                        "timeout_s": 0.5,
+                    }
+                ]
+            },
+            "lanes": [
+                {
+                    "lane_id": "lane-1",
+                    "plc": {"port": plc_port},
+                    "devices": [
+                        {"type": "rfid", "name": "rfid-1", "port": rfid.port},
+                        {
+                            "type": "eseal",
+                            "name": "eseal-1",
+                            "port": eseal.port,
+                            "issuer_key_file": str(issuer),
+                        },
+                        {
+                            "type": "scanner",
+                            "name": "nii-1",
+                            "host": "127.0.0.1",
+                            "port": scanner.port,
+                        },
+                    ],
+                },
+                {"lane_id": "lane-2", "plc": {"transport": "rtu", "serial_port": "/dev/ttyNONE"}},
+            ],
+        }
+        path = tmp_path / "gate.yaml"
+        path.write_text(yaml.safe_dump(config))
+        code, out = await _diagnose(path)
+        assert code == 1, out  # the RTU controller on a port that does not exist
+        assert "[  ok] lane-1/eseal-1: node BARI-LEVANTE" in out
+        assert "1 seal(s) in field, 1 verified; keys: issuer key" in out
+        assert "[  ok] lane-1/nii-1: state ready, source off" in out
+        assert "[  ok] health/ups-gate (ups): ups-gate: Corridor simulated UPS" in out
+        assert "[FAIL] lane-2/controller" in out
+
+        # The agent holds its session (client id gate-e) while the health timer runs.
+        rounds, requests = rfid.rounds, eseal.requests
+        async with client(broker.settings("gate-e")) as agent:
+            code, out = await _diagnose(path, "--skip-serial")
+            assert code == 0, out
+            await agent.publish(topics.gate_status("gate-e"), b"{}", qos=1)  # still connected
+        assert "[skip] lane-1/rfid-1: on a serial line" in out
+        assert "[skip] lane-1/eseal-1" in out and "[skip] lane-2/controller" in out
+        assert "[  ok] lane-1/nii-1" in out and "[  ok] broker" in out
+        assert (rfid.rounds, eseal.requests) == (rounds, requests)  # never touched
