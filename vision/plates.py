@@ -28,11 +28,14 @@ class PlateFormat:
     name: str
     pattern: re.Pattern[str]
     specific: bool  # False for catch-all shapes (vanity plates): a weaker match
+    cost: float = 0.0  # what a read fitting only this shape costs (catch-alls)
 
 
-def plate_format(region: str, name: str, regex: str, specific: bool = True) -> PlateFormat:
+def plate_format(
+    region: str, name: str, regex: str, specific: bool = True, cost: float = 0.0
+) -> PlateFormat:
     try:
-        return PlateFormat(region, name, re.compile(regex), specific)
+        return PlateFormat(region, name, re.compile(regex), specific, cost)
     except re.error as err:
         raise PlateFormatError(f"bad plate pattern {name!r} ({regex!r}): {err}") from err
 
@@ -44,11 +47,13 @@ REGION_FORMATS: dict[str, tuple[PlateFormat, ...]] = {
         plate_format("eu", "CZ N L N NNNN", r"[0-9][A-Z][0-9A-Z][0-9]{4}"),
         plate_format("eu", "ES NNNN LLL", r"[0-9]{4}[A-Z]{3}"),
         plate_format("eu", "DE", r"[A-Z]{1,3}[A-Z]{1,2}[0-9]{1,4}[EH]?"),
-        plate_format("eu", "any", r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{5,8}", specific=False),
+        plate_format(
+            "eu", "any", r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{5,8}", specific=False, cost=0.25
+        ),
     ),
     # Fifty issuers, each with several serial shapes and vanity plates: no shape
     # can be enforced, so a US read is taken as read (with the O/0 rule below).
-    "us": (plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False),),
+    "us": (plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False, cost=0.15),),
     "br": (
         plate_format("br", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
         plate_format("br", "Mercosul LLL N L NN", r"[A-Z]{3}[0-9][A-Z][0-9]{2}"),
@@ -107,15 +112,16 @@ TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "T": "7", "J": "1"
             "B": "8", "S": "5", "Z": "2", "G": "6", "A": "4"}  # fmt: skip
 TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
 MAX_SWAPS = 3  # more corrections than this and the read is not a plate
-# What fitting only a catch-all shape costs: more than swapping near-identical glyphs
-# (O/0, I/1, B/8, S/5), less than swapping distinct ones (4/A, 7/T): a confident
-# read of a distinct glyph is usually right even where no issued shape has it.
-CATCH_ALL_COST = 0.25
+# What fitting only a catch-all shape costs is the format's `cost`. In the EU, where
+# each country issues a few shapes, the catch-all is a weak fallback (0.25): more than
+# swapping near-identical glyphs (O/0 0.1; I/1, B/8, S/5 0.2). In the US, where no
+# shape can be enforced, it is the shape (0.15): a US read of S or 1 is taken as read
+# rather than bent into another region's shape; only O/0 (one glyph there) still is.
 DROP_COST = 0.8
 # ...except marks that plates carry between characters (a coat of arms, a sticker,
 # a hyphen or dot) and OCR reads as a round or thin glyph: dropping one is cheap.
 STRAY_MARKS = frozenset("O0QDI1")
-STRAY_DROP_COST = 0.2
+STRAY_DROP_COST = 0.1
 
 
 def normalize(raw: str) -> str:
@@ -177,9 +183,8 @@ def interpret(
 ) -> PlateText | None:
     """Hold an OCR read against the plate formats; the cheapest fit wins.
 
-    A catch-all format costs CATCH_ALL_COST more than an issued shape, and dropping
-    one stray character (an emblem or a sticker read as a letter) costs DROP_COST,
-    so a clean issued shape beats both.
+    A catch-all format costs its `cost` more than an issued shape, and dropping
+    one character costs `drop_cost`, so a clean issued shape beats both.
     """
     if looks_like_text_not_plate(raw):
         return None
@@ -190,7 +195,7 @@ def interpret(
     variants = [(text, 0.0)]
     if len(text) >= 6:
         variants += [
-            (text[:i] + text[i + 1 :], STRAY_DROP_COST if text[i] in STRAY_MARKS else DROP_COST)
+            (text[:i] + text[i + 1 :], drop_cost(text, i))
             for i in range(1, len(text) - 1)  # a mark sits between characters
         ]
     # The site's own patterns win whenever one fits: the site knows its traffic.
@@ -201,6 +206,17 @@ def interpret(
         if best is not None:
             return best
     return None
+
+
+def drop_cost(text: str, i: int) -> float:
+    """What reading `text` without its character `i` costs.
+
+    A stray mark is cheap to drop only from a read longer than plates usually are
+    (8+): a 7-character read with a 0 or 1 inside is a plate, not a plate and a mark.
+    """
+    if text[i] in STRAY_MARKS and len(text) >= 8:
+        return STRAY_DROP_COST
+    return DROP_COST
 
 
 def kinds(text: str) -> set[str]:
@@ -228,7 +244,7 @@ def best_fit(
                 continue  # a word, or a number, bent into a plate shape
             if fmt.region in zero_regions and fmt.pattern.fullmatch(fitted.replace("O", "0")):
                 fitted = fitted.replace("O", "0")
-            cost += drop_cost + (0.0 if fmt.specific else CATCH_ALL_COST)
+            cost += drop_cost + fmt.cost
             if best is None or cost < best.cost:
                 best = PlateText(fitted, fmt.region, fmt.name, cost, fmt.specific)
     return best
