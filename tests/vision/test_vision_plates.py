@@ -132,3 +132,11 @@ def test_burst_voting_fuses_near_reads() -> None:
 def test_voting_a_single_weak_frame_stays_weak() -> None:
     (only,) = vote([("AB123CD", 0.6)], frames=5)
     assert only.confidence == pytest.approx(0.12)
+
+
+def test_with_all_regions_on_a_us_read_is_not_bent_into_another_shape() -> None:
+    everywhere = formats_for(["us", "eu", "br"])
+    assert text_of("5VDA555", everywhere) == "5VDA555"  # not BR `SVDA555`
+    assert text_of("RK896A0", everywhere) == "RK896AO"  # O/0 is one glyph: the SK shape wins
+    # A 7-character read with a 1 inside is a plate, not a plate plus a stray mark.
+    assert text_of("AB1234C", everywhere) == "AB1234C"
