@@ -3,9 +3,9 @@ scenario file, with what happened compared against what the scenario expects.
 
 Central and every gate box run as their own processes (`corridor central run`,
 `corridor edge run`), exactly as deployed; the simulated devices (barrier
-controllers, RFID readers, ANPR cameras) run here, on real ports and ptys; the
-customs feeder talks to central's HTTP API; an observer (read-only broker
-user) watches the bus.
+controllers, RFID readers, ANPR cameras, e-seal readers with the tag firmware in
+their field, NII scanners) run here, on real ports and ptys; the customs feeder
+talks to central's HTTP API; an observer (read-only broker user) watches the bus.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from contract import (
     GateStatus,
     IdentifierKind,
     Passage,
+    SealState,
     Verdict,
     parse_gate_event,
     topics,
@@ -45,11 +47,15 @@ from contract.bus import MqttError, client
 from contract.signing import generate_keypair
 from corridor.broker import OBSERVER_USER, Broker, free_port
 from corridor.transit_rehearsal import TransitUnits, central_config, check_alert_times
+from drivers.eseal import derive_tag_key
+from firmware.eseal_tag.hal_cpython import SimulatedTagHardware
 from simulators.anpr import AnprCameraSim
 from simulators.barrier import BarrierModel, BarrierPlcSim
 from simulators.customs import CustomsFeeder, CustomsFeederError
+from simulators.eseal import EsealReaderSim
 from simulators.rfid import RfidReaderSim
-from simulators.scenario.model import Arrival, Scenario, ScenarioError, Step
+from simulators.scanner import NiiScannerSim
+from simulators.scenario.model import Arrival, Scenario, ScenarioError, SealSeen, Step
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +236,8 @@ class SimLane:
     plc: BarrierPlcSim
     rfid: RfidReaderSim
     camera: AnprCameraSim
+    eseal: EsealReaderSim
+    scanner: NiiScannerSim
     entry: asyncio.Lock = field(default_factory=asyncio.Lock)  # one truck in the lane at a time
 
 
@@ -250,6 +258,10 @@ class Rehearsal:
         self.lanes: dict[LaneKey, SimLane] = {}
         self.central_url = ""
         self.iot_ids: dict[str, str] = {}
+        # E-seals are physical: one tag per seal id for the whole run, travelling between
+        # lanes with its truck (its flash, frame counter and state kept).
+        self.seal_tags: dict[str, SimulatedTagHardware] = {}
+        self._issuer_key = secrets.token_hex(32).encode()  # this run's e-seal issuer
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
@@ -304,6 +316,9 @@ class Rehearsal:
     def _keys(self) -> None:
         keys = self.workdir / "keys"
         generate_keypair(keys / "central.key", keys / "central.pub")
+        issuer = keys / "eseal-issuer.key"
+        issuer.write_bytes(self._issuer_key)
+        issuer.chmod(0o600)
         for gate_id in self.gate_ids:
             generate_keypair(keys / f"{gate_id}.key", keys / f"{gate_id}.pub")
 
@@ -357,6 +372,12 @@ class Rehearsal:
                     raise ScenarioError("central did not come up in 60 s (see central.log)")
                 await asyncio.sleep(0.2)
 
+    def _node_of(self, gate_id: str) -> str:
+        for node in self.scenario.site_data.get("nodes", []):
+            if gate_id in node.get("gates", []):
+                return str(node.get("id", gate_id))
+        return gate_id
+
     async def _start_gate(self, gate_id: str) -> None:
         assert self.broker is not None
         lanes = []
@@ -365,8 +386,10 @@ class Rehearsal:
                 plc=BarrierPlcSim(port=free_port(), model=rehearsal_barrier()),
                 rfid=RfidReaderSim(),
                 camera=AnprCameraSim(camera=f"{lane_id}-front"),
+                eseal=EsealReaderSim(node_id=self._node_of(gate_id)),
+                scanner=NiiScannerSim(scanner_id=f"{gate_id}-{lane_id}-nii", scan_s=0.3),
             )
-            for device in (sim.plc, sim.rfid, sim.camera):
+            for device in (sim.plc, sim.rfid, sim.camera, sim.eseal, sim.scanner):
                 await self._stack.enter_async_context(device)
             self.lanes[(gate_id, lane_id)] = sim
             lanes.append(
@@ -380,6 +403,18 @@ class Rehearsal:
                             "name": f"{lane_id}-anpr",
                             "host": "127.0.0.1",
                             "port": sim.camera.port,
+                        },
+                        {
+                            "type": "eseal",
+                            "name": f"{lane_id}-eseal",
+                            "port": sim.eseal.port,
+                            "issuer_key_file": str(self.workdir / "keys/eseal-issuer.key"),
+                        },
+                        {
+                            "type": "scanner",
+                            "name": f"{lane_id}-nii",
+                            "host": "127.0.0.1",
+                            "port": sim.scanner.port,
                         },
                     ],
                     "read_window_s": 1.0,
@@ -433,10 +468,14 @@ class Rehearsal:
     def _truck_of(self, passage: Passage) -> str:
         plates = passage.values(IdentifierKind.PLATE)
         tags = passage.values(IdentifierKind.RFID_TAG)
+        seals = {s.seal_id for s in passage.seals}
         for truck in self.scenario.trucks:
             if (truck.plate and truck.plate in plates) or (
                 truck.rfid_tag and truck.rfid_tag.upper() in tags
             ):
+                return truck.id
+        for truck in self.scenario.trucks:
+            if seals & set(truck.seals):
                 return truck.id
         return "unknown truck"
 
@@ -447,6 +486,12 @@ class Rehearsal:
     def _show(self, item: Passage | GateDecision | CommandAck | Alert) -> None:
         if isinstance(item, Passage):
             ids = ", ".join(f"{i.kind} {i.value} ({i.confidence:.2f})" for i in item.identifiers)
+            if item.seals:
+                ids += "; e-seals " + ", ".join(f"{s.seal_id} {s.state}" for s in item.seals)
+            if item.scan:
+                ids += f"; scan {item.scan.scan_id}" + (
+                    " complete" if item.scan.completed else " running"
+                )
             where, truck = f"{item.gate_id}/{item.lane_id}", self._truck_of(item)
             self._say(f"{where}  passage   {truck:<6} {ids or 'nothing read'}")
         elif isinstance(item, GateDecision):
@@ -551,6 +596,9 @@ class Rehearsal:
                 await self._drive(result, lane)
             except TimeoutError as err:
                 result.error = str(err)
+            except (ScenarioError, ValueError, httpx.HTTPError) as err:
+                # One arrival going wrong is reported with the others, not a crash.
+                result.error = f"{type(err).__name__}: {err}"
             finally:
                 lane.plc.model.vehicle_backs_out()  # a held truck leaves the lane
                 await asyncio.sleep(0.3)  # the loop detector sees the lane empty
@@ -564,15 +612,23 @@ class Rehearsal:
             reads.containers if reads and reads.containers is not None else truck.containers
         )
         tag = reads.rfid_tag if reads and reads.rfid_tag is not None else truck.rfid_tag
-        if reads and reads.seals:
-            raise ScenarioError("this rehearsal's lanes have no e-seal reader yet")
+        seals = self._seals_arriving(truck.seals, reads.seals if reads else None)
         key = (step.gate, step.lane)
         claimed = {p.passage_id for p in self.bus.passages[key]}
         arrived = datetime.now(UTC) - timedelta(seconds=0.5)
         if tag:
             lane.rfid.tag_enters(tag, rssi_dbm=-52)
-            # The tag leaves the reader's field with the truck, whichever way it goes.
-            lane.plc.model.on_vehicle_left[:] = [lambda _label: lane.rfid.tag_leaves(tag)]
+        for hardware in seals:
+            lane.eseal.seal_returns(hardware, rssi_dbm=-55)
+
+        def leaves(_label: str) -> None:
+            # What travels with the truck leaves the readers' field with it, either way.
+            if tag:
+                lane.rfid.tag_leaves(tag)
+            for hardware in seals:
+                lane.eseal.remove_seal(hardware.seal_id)
+
+        lane.plc.model.on_vehicle_left[:] = [leaves]
         lane.plc.model.vehicle_arrives(truck.id)
         await asyncio.sleep(0.15)
         lane.camera.present(plate=plate, containers=containers, frames=3)
@@ -611,6 +667,29 @@ class Rehearsal:
                 lambda: truck.id in lane.plc.model.passed, 30, f"{truck.id} through the barrier"
             )
             lane.plc.model.passed.remove(truck.id)
+
+    def _seals_arriving(
+        self, carried: list[str], seen: list[SealSeen] | None
+    ) -> list[SimulatedTagHardware]:
+        """The e-seal tags that drive into the lane: the truck's, or those `reads.seals`
+        names, set to the state given there (a state sticks: the seal travels on). The
+        rehearsal's tags are not armed, so each reports what it senses now."""
+        wanted: list[tuple[str, SealState | None]] = (
+            [(s.seal_id, s.state) for s in seen]
+            if seen is not None
+            else [(s, None) for s in carried]
+        )
+        tags = []
+        for seal_id, state in wanted:
+            hardware = self.seal_tags.get(seal_id)
+            if hardware is None:
+                key = derive_tag_key(self._issuer_key, seal_id)
+                hardware = self.seal_tags[seal_id] = SimulatedTagHardware(seal_id, key)
+            if state is not None:
+                hardware.shackle = state != SealState.OPENED
+                hardware.case = state != SealState.TAMPERED
+            tags.append(hardware)
+        return tags
 
     async def _backfill(self, gate_id: str) -> None:
         """What central stored for this gate, for what the observer missed."""

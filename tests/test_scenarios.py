@@ -40,6 +40,7 @@ def test_the_four_bari_processes_are_there() -> None:
         "bari-export-ferry-extra-eu",
         "bari-import-container-ship",
         "bari-import-ferry-extra-eu",
+        "bari-seals",  # e-seals on the export path: swapped, tampered, cut on the way
     }
     for path in BARI:
         scenario = yaml.safe_load(path.read_text())

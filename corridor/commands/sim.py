@@ -2,22 +2,26 @@
 
 barrier, rfid and anpr live here; eseal, scanner, snmp and gate-io come from
 `corridor.commands.sim_devices`; tracker is `corridor gnss simulate`. `gate` runs
-a whole lane (barrier controller, RFID reader, ANPR camera) and prints a gate box
-configuration that points at it. Each simulator reads fault-injection commands
-from standard input (`help` lists them).
+a whole lane (barrier controller, RFID reader, ANPR camera, e-seal reader, NII
+scanner) and prints a gate box configuration that points at it. Each simulator
+reads fault-injection commands from standard input (`help` lists them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import signal
+import tempfile
+from pathlib import Path
 
 import click
 import yaml
 
 from corridor.commands import sim_devices
 from corridor.commands.gnss import simulate as tracker
-from corridor.commands.sim_devices import Handler, _console, _link, _on_off
+from corridor.commands.sim_devices import DEMO_ISSUER_KEY, Handler, _console, _link, _on_off
 
 
 @click.group()
@@ -195,25 +199,88 @@ def anpr(host: str, port: int, duration: float | None) -> None:
 # ------------------------------------------------------------------------- gate
 
 
+def _lane_device_handlers(eseal: object, scanner: object) -> dict[str, tuple[str, Handler]]:
+    from simulators.eseal import EsealReaderSim
+    from simulators.scanner import NiiScannerSim
+
+    assert isinstance(eseal, EsealReaderSim) and isinstance(scanner, NiiScannerSim)
+
+    def seal_fault(action: str) -> Handler:
+        def handler(args: list[str]) -> str:
+            hardware = eseal.seals[args[0]].hardware
+            {"cut": hardware.cut_shackle, "open-case": hardware.open_case}[action]()
+            return f"{args[0]}: {action}"
+
+        return handler
+
+    def scanner_fault(args: list[str]) -> str:
+        scanner.fault(*args[:1])
+        return f"scanner fault {scanner.fault_code}"
+
+    def scanner_clear(args: list[str]) -> str:
+        scanner.clear_fault()
+        return "scanner fault cleared"
+
+    def scans(args: list[str]) -> str:
+        rows = [f"  {s.scan_id} {s.state} passage {s.passage_id}" for s in scanner.scans]
+        return "\n".join(rows) or "no scans"
+
+    def seals(args: list[str]) -> str:
+        return ", ".join(eseal.seals) or "no seals in the field"
+
+    return {
+        "eseal-cut": ("SEAL: cut the shackle loop of a seal in the field", seal_fault("cut")),
+        "eseal-open-case": ("SEAL: open the tag's case", seal_fault("open-case")),
+        "eseal-seals": ("list the seals in the reader's field", seals),
+        "scanner-fault": ("[CODE]: scanner fault (default xray_interlock_open)", scanner_fault),
+        "scanner-clear": ("clear the scanner fault", scanner_clear),
+        "scanner-scans": ("list scans", scans),
+    }
+
+
 @cli.command()
 @click.option("--gate-id", default="gate-1", show_default=True)
 @click.option("--modbus-port", default=5020, show_default=True)
 @click.option("--anpr-port", default=9100, show_default=True)
+@click.option("--scanner-port", default=7410, show_default=True, help="NII-1 TCP port")
+@click.option("--scan-s", default=2.0, show_default=True, help="scanner: seconds per scan")
+@click.option("--issuer-key", default=DEMO_ISSUER_KEY, show_default=True,
+              help="e-seal issuer key; each seal's key is derived from it")  # fmt: skip
 @click.option("--duration", type=float, help="stop after this many seconds")
-def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None) -> None:
+def gate(
+    gate_id: str,
+    modbus_port: int,
+    anpr_port: int,
+    scanner_port: int,
+    scan_s: float,
+    issuer_key: str,
+    duration: float | None,
+) -> None:
     """A whole lane of simulated devices; prints the lane section of a gate box config.
 
-    `arrive PLATE [CONTAINER ...] [tag=EPC]` puts a vehicle in the lane: loop, camera, tag.
+    `arrive PLATE [CONTAINER ...] [tag=EPC] [seal=ID[:opened|tampered] ...]` puts a vehicle
+    in the lane: loop, camera, tag, e-seals. The e-seal entry names a key file with the
+    issuer key, written for this run (and removed at the end).
     """
+    from drivers.eseal import derive_tag_key
     from simulators.anpr import AnprCameraSim
     from simulators.barrier import BarrierPlcSim
+    from simulators.eseal import EsealReaderSim
     from simulators.rfid import RfidReaderSim
+    from simulators.scanner import NiiScannerSim
 
-    async def main() -> None:
+    key = issuer_key.encode()
+
+    async def main(keys: Path) -> None:
+        issuer_file = keys / "eseal-issuer.key"
+        issuer_file.write_bytes(key)
+        issuer_file.chmod(0o600)
         async with (
             BarrierPlcSim(port=modbus_port) as plc,
             RfidReaderSim() as reader,
             AnprCameraSim(port=anpr_port) as camera,
+            EsealReaderSim(node_id=gate_id) as eseal,
+            NiiScannerSim(port=scanner_port, scan_s=scan_s) as scanner,
         ):
             lane = {
                 "lane_id": "lane-1",
@@ -226,6 +293,18 @@ def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None)
                         "host": "127.0.0.1",
                         "port": camera.port,
                     },
+                    {
+                        "type": "eseal",
+                        "name": "lane-1-eseal",
+                        "port": eseal.port,
+                        "issuer_key_file": str(issuer_file),
+                    },
+                    {
+                        "type": "scanner",
+                        "name": "lane-1-nii",
+                        "host": "127.0.0.1",
+                        "port": scanner.port,
+                    },
                 ],
             }
             click.echo(f"# lane of {gate_id}: add under `lanes:` in the gate box config")
@@ -233,14 +312,27 @@ def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None)
 
             def arrive(args: list[str]) -> str:
                 tags = [a.split("=", 1)[1] for a in args if a.startswith("tag=")]
-                words = [a for a in args if not a.startswith("tag=")]
+                seals = [a.split("=", 1)[1] for a in args if a.startswith("seal=")]
+                words = [a for a in args if not a.startswith(("tag=", "seal="))]
+                seal_ids = []
+                for seal in seals:
+                    seal_id, _, state = seal.partition(":")
+                    if state not in ("", "sealed", "opened", "tampered"):
+                        raise ValueError(f"seal state {state!r}: sealed, opened or tampered")
+                    hardware = eseal.add_seal(seal_id, derive_tag_key(key, seal_id))
+                    hardware.shackle = state != "opened"
+                    hardware.case = state != "tampered"
+                    seal_ids.append(seal_id)
                 for tag in tags:
                     reader.tag_enters(tag)
 
-                    def tag_leaves(_label: str, epc: str = tag) -> None:
+                def leaves(_label: str) -> None:  # what travels with the vehicle leaves too
+                    for epc in tags:
                         reader.tag_leaves(epc)
+                    for seal_id in seal_ids:
+                        eseal.remove_seal(seal_id)
 
-                    plc.model.on_vehicle_left[:] = [tag_leaves]
+                plc.model.on_vehicle_left[:] = [leaves]
                 plc.model.vehicle_arrives(words[0] if words else "vehicle")
                 camera.present(plate=words[0] if words else None, containers=words[1:])
                 return "vehicle in the lane"
@@ -249,8 +341,21 @@ def gate(gate_id: str, modbus_port: int, anpr_port: int, duration: float | None)
                 **{f"barrier-{k}": v for k, v in _barrier_handlers(plc.model).items()},
                 **{f"rfid-{k}": v for k, v in _rfid_handlers(reader).items()},
                 **{f"anpr-{k}": v for k, v in _anpr_handlers(camera).items()},
-                "arrive": ("PLATE [CONTAINER ...] [tag=EPC]: a vehicle in the lane", arrive),
+                **_lane_device_handlers(eseal, scanner),
+                "arrive": (
+                    "PLATE [CONTAINER ...] [tag=EPC] [seal=ID[:STATE] ...]: a vehicle in the lane",
+                    arrive,
+                ),
             }
             await _console(handlers, duration)
 
-    _run(main())
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM as Ctrl-C: the simulators stop, the key file goes
+
+    keys = Path(tempfile.mkdtemp(prefix="corridor-sim-gate-"))
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        _run(main(keys))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(keys, ignore_errors=True)

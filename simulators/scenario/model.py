@@ -45,6 +45,8 @@ class Truck(_Strict):
         bad = [c for c in self.containers if not container_code_valid(c)]
         if bad:
             raise ValueError(f"truck {self.id}: container codes fail ISO 6346: {bad}")
+        for seal in self.seals:
+            _seal_id(seal)
         if self.rfid_tag:
             bytes.fromhex(self.rfid_tag)
         return self
@@ -74,9 +76,24 @@ class Movement(_Strict):
 # --------------------------------------------------------------------------- timeline
 
 
+def _seal_id(seal_id: str) -> str:
+    if not (0 < len(seal_id) <= 40 and seal_id.isascii() and seal_id.isprintable()):
+        raise ValueError(f"seal id {seal_id!r}: 1 to 40 printable ASCII characters (an e-seal's)")
+    return seal_id
+
+
 class SealSeen(_Strict):
+    """A seal the lane's e-seal reader sees, and the state its tag reports."""
+
     seal_id: str
     state: SealState = SealState.SEALED
+
+    @model_validator(mode="after")
+    def _readable(self) -> SealSeen:
+        _seal_id(self.seal_id)
+        if self.state == SealState.UNKNOWN:
+            raise ValueError(f"seal {self.seal_id}: a tag reports sealed, opened or tampered")
+        return self
 
 
 class Reads(_Strict):
@@ -85,7 +102,9 @@ class Reads(_Strict):
     plate: str | None = None
     containers: list[str] | None = None
     rfid_tag: str | None = None
-    seals: list[SealSeen] | None = None
+    seals: list[SealSeen] | None = Field(
+        default=None, description="the e-seals the reader sees instead of the truck's, and states"
+    )
 
 
 class Expect(_Strict):
