@@ -144,3 +144,21 @@ def test_a_plate_seen_by_one_view_is_not_weakened_by_the_others(vision: LaneVisi
     alone = vision.read_frame(plate.image, "front").plates
     assert read.frames == 2
     assert read.confidence >= min(0.99, max(p.confidence for p in alone if p.text == read.text))
+
+
+def test_cli_eval_scores_a_labelled_folder(tmp_path: Path) -> None:
+    rows = ["file,text"]
+    for seed in (1, 3):
+        scene = render_plate_scene(np.random.default_rng(seed), region="br")
+        cv2.imwrite(str(tmp_path / f"p{seed}.jpg"), scene.image)
+        rows.append(f"p{seed}.jpg,{scene.objects[0].text}")
+    rows.append("missing.jpg,ABC1234")  # listed but absent: counted, not fatal
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    result = run_cli("vision", "eval", str(tmp_path), "--regions", "br", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["kind"] == "plates" and figures["items"] == 3
+    assert figures["unreadable_files"] == 1
+    assert figures["read_rate_pct"] == pytest.approx(100 * 2 / 3, abs=0.1)
+    no_labels = run_cli("vision", "eval", str(tmp_path / "missing-dir"))
+    assert no_labels.returncode != 0
