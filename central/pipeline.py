@@ -170,21 +170,7 @@ class Pipeline:
         return inbound
 
     async def _reject(self, inbound: Inbound, reason: str) -> None:
-        self.stats.rejected += 1
-        self.stats.rejected_by_reason[reason.split(":", 1)[0]] += 1
-        log.warning("rejected a message on %s: %s", inbound.topic, reason)
-        try:
-            async with self.sessions.begin() as session:
-                session.add(
-                    RejectedMessageRow(
-                        topic=inbound.topic[:200],
-                        reason=reason[:2000],
-                        head=inbound.payload[:HEAD_BYTES],
-                        received_at=inbound.received_at,
-                    )
-                )
-        except Exception:
-            log.exception("could not store the rejected message")
+        await record_rejection(self.sessions, self.stats, inbound, reason)
 
     async def flush_receipts(self) -> None:
         """Send one receipt per gate for the messages stored since the last flush."""
@@ -604,3 +590,28 @@ async def _not_yet_raised(
         ).all()
     )
     return [a for a in alerts if a.rule not in raised]
+
+
+async def record_rejection(
+    sessions: async_sessionmaker[AsyncSession],
+    stats: Any,
+    inbound: Any,
+    reason: str,
+) -> None:
+    """Count, log and store a rejected message (topic, reason, its first bytes); storing it
+    must never fail the ingest. Shared by the gate and the transit pipelines."""
+    stats.rejected += 1
+    stats.rejected_by_reason[reason.split(":", 1)[0]] += 1
+    log.warning("rejected a message on %s: %s", inbound.topic, reason)
+    try:
+        async with sessions.begin() as session:
+            session.add(
+                RejectedMessageRow(
+                    topic=inbound.topic[:200],
+                    reason=reason[:2000],
+                    head=inbound.payload[:HEAD_BYTES],
+                    received_at=inbound.received_at,
+                )
+            )
+    except Exception:
+        log.exception("could not store the rejected message")

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from central.errors import RejectedMessage
-from central.tables import RejectedMessageRow
+from central.pipeline import record_rejection
 from central.timeseries import TimeSeriesWriter
 from central.transit import rules, store
 from central.transit.clock import TransitClock
@@ -50,7 +50,6 @@ from contract.messages import Alert, PositionFix, SealEvent
 
 log = logging.getLogger(__name__)
 
-HEAD_BYTES = 256
 RECENT_IDS = 100_000  # message ids remembered to drop quick resends without a query
 Publish = Callable[[str, bytes], Awaitable[None]]
 UNITS = f"{topics.ROOT}/units/"
@@ -185,21 +184,7 @@ class TransitPipeline:
         return inbound
 
     async def _reject(self, inbound: TransitInbound, reason: str) -> None:
-        self.stats.rejected += 1
-        self.stats.rejected_by_reason[reason.split(":", 1)[0]] += 1
-        log.warning("rejected a message on %s: %s", inbound.topic, reason)
-        try:
-            async with self.sessions.begin() as session:
-                session.add(
-                    RejectedMessageRow(
-                        topic=inbound.topic[:200],
-                        reason=reason[:2000],
-                        head=inbound.payload[:HEAD_BYTES],
-                        received_at=inbound.received_at,
-                    )
-                )
-        except Exception:
-            log.exception("could not store the rejected message")
+        await record_rejection(self.sessions, self.stats, inbound, reason)
 
     async def unknown_topic(self, inbound: TransitInbound) -> None:
         raise RejectedMessage(f"unexpected topic: {inbound.topic}")
