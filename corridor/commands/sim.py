@@ -359,3 +359,52 @@ def gate(
     finally:
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(keys, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------- customs
+
+
+@cli.command()
+@click.option(
+    "--central",
+    "central_url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="central's base URL",
+)
+@click.option(
+    "--token", envvar="CORRIDOR_TOKEN", help="a customs-system token (or $CORRIDOR_TOKEN)"
+)
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False))
+def customs(central_url: str, token: str | None, feed: str) -> None:
+    """Push declarations, movements and status changes to central, as a customs system would.
+
+    FEED is YAML with `declarations:` (as the API's body), `movements:` (as the API's body)
+    and `status:` (a list of {declaration_id, ...changes}); each is sent in that order."""
+    from simulators.customs import CustomsFeeder, CustomsFeederError
+
+    try:
+        data = yaml.safe_load(Path(feed).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise click.ClickException(f"{feed}: {err}") from err
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{feed}: expected a mapping")
+
+    async def main() -> None:
+        async with CustomsFeeder(central_url, token=token) as feeder:
+            for declaration in data.get("declarations", []):
+                await feeder.declare(**declaration)
+                click.echo(f"declared {declaration.get('declaration_id')}")
+            for movement in data.get("movements", []):
+                created = await feeder.register_movement(**movement)
+                click.echo(f"movement {created['iot_id']} for {movement.get('declaration_id')}")
+            for change in data.get("status", []):
+                change = dict(change)
+                declaration_id = change.pop("declaration_id")
+                await feeder.set_status(declaration_id, **change)
+                click.echo(f"{declaration_id}: {change}")
+
+    try:
+        asyncio.run(main())
+    except CustomsFeederError as err:
+        raise click.ClickException(str(err)) from err

@@ -82,3 +82,74 @@ async def _wait_healthy(http: httpx.AsyncClient, attempts: int = 150) -> object:
                 return response.json()
         await asyncio.sleep(0.1)
     raise AssertionError("central did not become healthy and connected")
+
+
+async def test_the_customs_feeder_pushes_a_feed_and_refuses_a_bad_one(
+    site_broker: Broker, central_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`corridor sim customs` against a running central: as a customs system pushes."""
+    from central_support import run_cli
+
+    config = tmp_path / "central.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database_url": f"sqlite+aiosqlite:///{tmp_path / 'central.db'}",
+                "mqtt": site_broker.settings("central", client_id="central-feed").model_dump(),
+                "signing": {"private_key_file": str(central_key[0])},
+                "site_file": str(SITE_FILE),
+                "api_tokens": {"customs": "s3cret"},
+            }
+        )
+    )
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(
+        str(CORRIDOR), "central", "run", "--config", str(config), "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    feed = tmp_path / "feed.yaml"
+    feed.write_text(
+        yaml.safe_dump(
+            {
+                "declarations": [{"declaration_id": "DEC-FEED-1", "status": "lodged"}],
+                "movements": [
+                    {
+                        "declaration_id": "DEC-FEED-1",
+                        "process": "export-container-ship",
+                        "plate": "AB123CD",
+                        "containers": ["CSQU3054383"],
+                    }
+                ],
+                "status": [{"declaration_id": "DEC-FEED-1", "status": "cleared"}],
+            }
+        )
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"movements": [{"declaration_id": "DEC-FEED-1",
+                                                  "process": "no-such-process"}]}))  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            await _wait_healthy(http)
+            ok = await run_cli("sim", "customs", "--central", url, "--token", "s3cret", str(feed))
+            assert ok.returncode == 0, ok.stderr
+            assert "declared DEC-FEED-1" in ok.stdout
+            assert "DEC-FEED-1: {'status': 'cleared'}" in ok.stdout
+            auth = {"Authorization": "Bearer s3cret"}
+            got = (await http.get("/api/v1/declarations/DEC-FEED-1", headers=auth)).json()
+            assert got["status"] == "cleared"
+
+            refused = await run_cli(
+                "sim", "customs", "--central", url, "--token", "s3cret", str(bad)
+            )
+            assert refused.returncode == 1
+            assert "422" in refused.stderr and "no-such-process" in refused.stderr
+            anonymous = await run_cli("sim", "customs", "--central", url, str(feed))
+            assert anonymous.returncode == 1 and "401" in anonymous.stderr
+    finally:
+        process.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 10)
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
