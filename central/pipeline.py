@@ -203,7 +203,7 @@ class Pipeline:
         try:
             message = parse(inbound.payload)
         except ValidationError as err:
-            raise RejectedMessage(f"invalid payload: {_summary(err)}") from err
+            raise RejectedMessage(f"invalid payload: {validation_summary(err)}") from err
         gate_id = getattr(message, "gate_id", None)
         if gate_id != inbound.gate_id:
             raise RejectedMessage(
@@ -429,7 +429,8 @@ class Pipeline:
 # --------------------------------------------------------------------------- helpers
 
 
-def _summary(err: ValidationError, limit: int = 3) -> str:
+def validation_summary(err: ValidationError, limit: int = 3) -> str:
+    """What was wrong with a payload, in one line (the first `limit` errors)."""
     parts = [
         f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
         for e in err.errors()[:limit]

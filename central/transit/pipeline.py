@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from central.errors import RejectedMessage
-from central.pipeline import record_rejection
+from central.pipeline import record_rejection, validation_summary
 from central.timeseries import TimeSeriesWriter
 from central.transit import rules, store
 from central.transit.clock import TransitClock
@@ -206,7 +206,7 @@ class TransitPipeline:
         try:
             message = model.model_validate_json(inbound.payload)
         except ValidationError as err:
-            raise RejectedMessage(f"invalid payload: {_summary(err)}") from err
+            raise RejectedMessage(f"invalid payload: {validation_summary(err)}") from err
         named = message.device_id if isinstance(message, PositionFix) else message.seal_id
         if named != device_id:
             raise RejectedMessage(
@@ -508,15 +508,6 @@ class TransitPipeline:
                 log.info("ALERT %s %s: %s", alert.severity, alert.rule, alert.summary)
             await self.publish(alerts)
         return raised_total
-
-
-def _summary(err: ValidationError, limit: int = 3) -> str:
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
-        for e in err.errors()[:limit]
-    ]
-    more = err.error_count() - limit
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _alert(raised: Raised, context: MovementContext) -> Alert:
