@@ -34,11 +34,27 @@ class VisionConfig(BaseModel):
     known_plate_max_cost: float = Field(
         default=1.0, ge=0, description="Largest edit cost that still matches a known plate."
     )
-    detector: Literal["ocr", "yolo"] = Field(
-        default="ocr",
-        description="Where text is looked for: `ocr` runs the OCR engine's text detector "
-        "over the whole frame; `yolo` asks the trained region detector for plate and "
-        "code regions first and reads only those (faster, less accurate: see docs).",
+    detector: Literal["classic", "ocr", "yolo"] = Field(
+        default="classic",
+        description="Where text is looked for: `classic` finds plate character rows with "
+        "OpenCV (edge density, character blobs) and runs the recogniser on those alone, "
+        "with the OCR engine's text detection over the whole frame as the fallback when "
+        "no row gives a confident plate, and for container codes; `ocr` always runs that "
+        "text detection; `yolo` asks the trained region detector for plate and code "
+        "regions first and reads only those (faster, less accurate: see docs).",
+    )
+    classic_max_rows: int = Field(
+        default=4,
+        ge=1,
+        description="`classic`: candidate plate rows recognised before falling back to "
+        "full text detection.",
+    )
+    classic_min_confidence: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="`classic`: a plate read from a candidate row at least this confident "
+        "ends the search; weaker reads fall back to full text detection.",
     )
     detector_model: Path | None = Field(
         default=None, description="ONNX region detector; default vision/models/regions.onnx."
@@ -51,6 +67,12 @@ class VisionConfig(BaseModel):
         ge=320,
         description="Frames are scaled so their longer side is at most this for text "
         "detection (pixels); larger finds smaller text, slower.",
+    )
+    rec_min_width: int = Field(
+        default=320,
+        ge=48,
+        description="The recogniser pads each text line to at least this width (pixels at "
+        "48 px height); the engine's own value is 320. Smaller is faster on short lines.",
     )
     min_text_score: float = Field(
         default=0.5, ge=0, le=1, description="Least recogniser score for a line of text."

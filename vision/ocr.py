@@ -26,7 +26,13 @@ class OcrError(VisionError):
 class TextSpotter:
     """Finds and reads text lines in an image (or reads one cropped line)."""
 
-    def __init__(self, det_max_side: int = 960, min_score: float = 0.5, threads: int = 0) -> None:
+    def __init__(
+        self,
+        det_max_side: int = 960,
+        min_score: float = 0.5,
+        threads: int = 0,
+        rec_min_width: int = 320,
+    ) -> None:
         try:
             from rapidocr import RapidOCR
         except ImportError as err:
@@ -37,6 +43,9 @@ class TextSpotter:
             "Global.use_cls": False,  # orientation classifier: plates and codes stand upright
             "Det.limit_side_len": det_max_side,
             "Det.limit_type": "max",
+            # The recogniser pads every line to at least this width (48 px high):
+            # the engine's 320 costs a short line (a plate) as much as a long one.
+            "Rec.rec_img_shape": [3, 48, rec_min_width],
         }
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads

@@ -8,7 +8,9 @@ carries its confidence, its box, the view it came from and a JPEG crop.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,11 +22,24 @@ from vision import containers as codes
 from vision.config import VisionConfig
 from vision.detector import DEFAULT_MODEL, RegionDetector
 from vision.errors import ImageError
+from vision.localise import plate_rows
 from vision.ocr import TextSpotter
-from vision.plates import formats_for, interpret, match_known, vote
+from vision.plates import (
+    PlateText,
+    formats_for,
+    interpret,
+    kinds,
+    match_known,
+    normalize,
+    vote,
+)
 from vision.text import Box, TextLine, union
 
 log = logging.getLogger(__name__)
+
+# `classic`: a character row is read with these margins (across, up; in character
+# heights), and a strong read is confirmed by the second.
+ROW_MARGINS = ((0.35, 0.2), (0.7, 0.35))
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,10 @@ class LaneVision:
     def __init__(self, config: VisionConfig | None = None) -> None:
         self.config = config or VisionConfig()
         self.spotter = TextSpotter(
-            self.config.det_max_side, self.config.min_text_score, self.config.threads
+            self.config.det_max_side,
+            self.config.min_text_score,
+            self.config.threads,
+            self.config.rec_min_width,
         )
         self.formats = formats_for(self.config.regions, self.config.plate_patterns)
         self.detector: RegionDetector | None = None
@@ -116,8 +134,22 @@ class LaneVision:
                 self.config.detector_min_score,
                 self.config.threads,
             )
+        self._fits: dict[str, PlateText | None] = {}
+        # How frames were read: `classic` counts frames its rows settled and frames
+        # that fell back to full text detection.
+        self.stats: Counter[str] = Counter()
 
     # -- one frame ---------------------------------------------------------------
+
+    def interpret(self, raw: str) -> PlateText | None:
+        """`plates.interpret` with this lane's formats, remembered per raw text: it
+        tries every cross-kind swap, and the same text comes back (read twice, or in
+        every frame of a burst)."""
+        if raw not in self._fits:
+            if len(self._fits) >= 4096:
+                self._fits.clear()
+            self._fits[raw] = interpret(raw, self.formats, self.config.letter_o_is_zero)
+        return self._fits[raw]
 
     def text_lines(self, image: np.ndarray) -> list[TextLine]:
         """Text lines of the frame: everywhere, or only in the detector's regions."""
@@ -134,9 +166,7 @@ class LaneVision:
                 # One line fills a plate box: recognition alone (~15 ms) usually
                 # reads it; text detection runs only when that read fits no format.
                 text, score = self.spotter.recognise(crop)
-                if score >= self.config.min_text_score and interpret(
-                    text, self.formats, self.config.letter_o_is_zero
-                ):
+                if score >= self.config.min_text_score and self.interpret(text):
                     lines.append(TextLine(text, score, (x1, y1, x2, y2)))
                     continue
             for line in self.spotter.spot(crop):
@@ -145,6 +175,56 @@ class LaneVision:
                     TextLine(line.text, line.score, (bx1 + x1, by1 + y1, bx2 + x1, by2 + y1))
                 )
         return lines
+
+    def classic_plates(self, image: np.ndarray, view: str) -> list[PlateRead] | None:
+        """Plates from the localiser's character rows, read by the recogniser alone.
+
+        Rows are read in the localiser's order. A row ends the search when its read
+        is a strong plate (`strong_plate`) and a second read of the same row with a
+        wider margin gives the same plate: a read that depends on where the crop
+        was cut (a plate frame taken for a stroke, a character cut off) is not
+        trusted. None when no row ends the search: the caller then runs full text
+        detection.
+        """
+        lines: list[TextLine] = []
+        for row in itertools.islice(plate_rows(image), self.config.classic_max_rows):
+            box = row.with_margin(*ROW_MARGINS[0], image.shape)
+            line = self.read_line(image, box)
+            if line is None:
+                continue
+            lines.append(line)
+            first = self.strong_plate(line, image, view)
+            if first is None:
+                continue
+            again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
+            if again is not None and self.strong_plate(again, image, view) == first:
+                return self.plates_in(lines, image, view)
+        return None
+
+    def read_line(self, image: np.ndarray, box: Box) -> TextLine | None:
+        x1, y1, x2, y2 = box
+        if x2 - x1 < 8 or y2 - y1 < 8:
+            return None
+        text, score = self.spotter.recognise(image[y1:y2, x1:x2])
+        return TextLine(text, score, box) if score >= self.config.min_text_score else None
+
+    def strong_plate(self, line: TextLine, image: np.ndarray, view: str) -> str | None:
+        """The plate a read shows when it is sure enough to skip text detection.
+
+        Confident (`classic_min_confidence`), and either an issued shape or, for a
+        catch-all shape, 5+ characters mixing letters and digits: a word (a make, a
+        state, a slogan) or a number (a year sticker) fits a catch-all too.
+        """
+        found = self.interpret(line.text)
+        if found is None:
+            return None
+        raw = normalize(line.text)  # as read: the US O->0 rule must not make a word mixed
+        if not found.specific and (len(raw) < 5 or len(kinds(raw)) < 2):
+            return None
+        reads = self.plates_in([line], image, view)
+        if reads and reads[0].confidence >= self.config.classic_min_confidence:
+            return reads[0].text
+        return None
 
     def plates_in(self, lines: list[TextLine], image: np.ndarray, view: str) -> list[PlateRead]:
         pieces = [([line], line.text) for line in lines]
@@ -157,7 +237,7 @@ class LaneVision:
         reads: dict[str, PlateRead] = {}
         catch_all: set[str] = set()
         for used, raw in pieces:
-            found = interpret(raw, self.formats, self.config.letter_o_is_zero)
+            found = self.interpret(raw)
             if found is None:
                 continue
             score = min(line.score for line in used)
@@ -215,6 +295,16 @@ class LaneVision:
         """Everything one frame shows; containers here are single-frame accepts only."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
+        if (
+            self.config.detector == "classic"
+            and self.config.read_plates
+            and not self.config.read_containers
+        ):
+            found = self.classic_plates(image, view)
+            if found is not None:
+                self.stats["classic_rows"] += 1
+                return FrameReads(found, [], [])
+            self.stats["classic_fallbacks"] += 1
         lines = self.text_lines(image)
         plates = self.plates_in(lines, image, view) if self.config.read_plates else []
         candidates: list[codes.CodeCandidate] = []

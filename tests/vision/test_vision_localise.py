@@ -1,0 +1,142 @@
+"""The classical plate localiser on drawn and rendered frames, and the `classic` path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.config import VisionConfig
+from vision.localise import best_row, character_row, coarse_boxes, iou, plate_rows
+from vision.reader import LaneVision
+from vision.synth import render_plate_scene
+from vision.text import Box, TextLine
+
+
+def street(seed: int = 0, h: int = 600, w: int = 800) -> np.ndarray:
+    """A grey, noisy, unevenly lit frame with a few soft shapes (no text)."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(70, 150, w, dtype=np.float32)[None, :].repeat(h, axis=0)
+    image = ramp + rng.normal(0, 6, (h, w)).astype(np.float32)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    cv2.circle(image, (150, 150), 60, 40, -1)
+    cv2.rectangle(image, (500, 80), (760, 200), 180, -1)
+    return cv2.cvtColor(cv2.GaussianBlur(image, (5, 5), 0), cv2.COLOR_GRAY2BGR)
+
+
+def draw_plate(
+    image: np.ndarray, text: str, x: int, y: int, scale: float = 1.4, frame: int = 3
+) -> tuple[Box, Box]:
+    """A white plate with a dark frame and dark characters; (plate box, text box)."""
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 3)
+    pad_x, pad_y = int(0.4 * th), int(0.35 * th)
+    plate = (x, y, x + tw + 2 * pad_x, y + th + base + 2 * pad_y)
+    cv2.rectangle(image, plate[:2], plate[2:], (235, 235, 235), -1)
+    cv2.rectangle(image, plate[:2], plate[2:], (20, 20, 20), frame)
+    origin = (x + pad_x, y + pad_y + th)
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (15, 15, 15), 3)
+    return plate, (origin[0], origin[1] - th, origin[0] + tw, origin[1])
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_coarse_boxes_find_a_drawn_plate_and_nothing_on_a_bare_street() -> None:
+    bare = cv2.cvtColor(street(), cv2.COLOR_BGR2GRAY)
+    assert coarse_boxes(bare) == []
+    image = street()
+    plate, _ = draw_plate(image, "AB123CD", 300, 380)
+    boxes = coarse_boxes(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    assert boxes and len(boxes) <= 8
+    assert any(iou(b, plate) > 0.3 for b in boxes), (boxes, plate)
+    h, w = image.shape[:2]
+    assert all(0 <= b[0] < b[2] <= w and 0 <= b[1] < b[3] <= h for b in boxes)
+
+
+def test_character_row_covers_the_characters_even_when_they_touch_the_frame() -> None:
+    image = street(1)
+    # A thick frame drawn right against the characters: they join it when binarised.
+    plate, text = draw_plate(image, "RK291AT", 250, 300, scale=1.6, frame=9)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    row = character_row(gray, plate)
+    assert row is not None
+    assert row.chars >= 6  # seven characters; two may touch
+    assert iou(row.box, text) > 0.6, (row.box, text)
+    # with a margin, the crop holds the whole text and stays inside the frame
+    x1, y1, x2, y2 = row.with_margin(0.35, 0.2, image.shape)
+    assert x1 <= text[0] and x2 >= text[2] and y1 <= text[1] + 2 and y2 >= text[3] - 2
+    assert 0 <= x1 < x2 <= image.shape[1] and 0 <= y1 < y2 <= image.shape[0]
+
+
+def test_the_largest_row_of_characters_wins() -> None:
+    small = [(10 + 12 * i, 10, 8, 14) for i in range(9)]  # a line of small print
+    large = [(10 + 30 * i, 40, 20, 40) for i in range(7)]  # the registration
+    assert best_row(small + large) == large
+    # a row that is broken by a wide gap keeps its longest part
+    gap = [(10 + 30 * i, 40, 20, 40) for i in range(3)] + [
+        (400 + 30 * i, 40, 20, 40) for i in range(4)
+    ]
+    assert best_row(gap) == gap[3:]
+    # too few blobs, or blobs that do not line up, are no row
+    assert best_row(large[:2]) == []
+    assert best_row([(10, 10, 20, 40), (40, 60, 20, 40), (70, 110, 20, 40)]) == []
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (3, "br"), (4, "eu")])
+def test_plate_rows_find_rendered_plates(seed: int, region: str) -> None:
+    scene = render_plate_scene(np.random.default_rng(seed), region=region)
+    rows = list(plate_rows(scene.image))
+    assert any(overlaps(r.box, scene.objects[0].box) for r in rows[:4]), (rows, scene.objects)
+
+
+@pytest.fixture(scope="module")
+def plates_only() -> Iterator[LaneVision]:
+    yield LaneVision(VisionConfig(regions=["eu", "br"], read_containers=False))
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu")])
+def test_classic_path_reads_rendered_plates_without_text_detection(
+    plates_only: LaneVision, seed: int, region: str
+) -> None:
+    assert plates_only.config.detector == "classic"
+    scene = render_plate_scene(np.random.default_rng(seed), region=region)
+    before = plates_only.stats.copy()
+    seen = plates_only.read_frame(scene.image, view="front")
+    assert scene.objects[0].text in [p.text for p in seen.plates]
+    assert plates_only.stats["classic_rows"] == before["classic_rows"] + 1
+    assert plates_only.stats["classic_fallbacks"] == before["classic_fallbacks"]
+    read = next(p for p in seen.plates if p.text == scene.objects[0].text)
+    assert overlaps(read.box, scene.objects[0].box)
+    assert read.crop_jpeg.startswith(b"\xff\xd8")
+
+
+def test_classic_path_falls_back_to_text_detection(plates_only: LaneVision) -> None:
+    before = plates_only.stats["classic_fallbacks"]
+    seen = plates_only.read_frame(street(2), view="front")
+    assert seen.plates == []
+    assert plates_only.stats["classic_fallbacks"] == before + 1
+
+
+def test_only_a_strong_read_ends_the_search() -> None:
+    vision = LaneVision(VisionConfig(regions=["us", "eu"], read_containers=False))
+    image = street(3)
+    box = (10, 10, 200, 60)
+    assert vision.strong_plate(TextLine("RK-291AT", 0.98, box), image, "v") == "RK291AT"
+    assert vision.strong_plate(TextLine("6ZWF846", 0.97, box), image, "v") == "6ZWF846"
+    # weak, or words and numbers that only a catch-all shape takes: not strong
+    assert vision.strong_plate(TextLine("RK-291AT", 0.6, box), image, "v") is None
+    assert vision.strong_plate(TextLine("JOSHJAY", 0.99, box), image, "v") is None
+    assert vision.strong_plate(TextLine("RHODE IS", 0.99, box), image, "v") is None
+    assert vision.strong_plate(TextLine("9185914", 0.99, box), image, "v") is None
+    assert vision.strong_plate(TextLine("7AI", 0.99, box), image, "v") is None
+    assert vision.strong_plate(TextLine("2014-05-10", 0.99, box), image, "v") is None
+
+
+def test_containers_keep_full_text_detection() -> None:
+    vision = LaneVision(VisionConfig(regions=["eu"]))  # read_containers on (the default)
+    scene = render_plate_scene(np.random.default_rng(2), region="eu")
+    vision.read_frame(scene.image)
+    assert vision.stats["classic_rows"] == vision.stats["classic_fallbacks"] == 0
