@@ -14,7 +14,7 @@ import click
 log = logging.getLogger(__name__)
 
 
-def lane_vision(detector: str, regions: str, det_max_side: int) -> Any:
+def lane_vision(detector: str, regions: str, det_max_side: int, plates_only: bool) -> Any:
     from vision.config import VisionConfig
     from vision.errors import VisionError
     from vision.reader import LaneVision
@@ -24,6 +24,7 @@ def lane_vision(detector: str, regions: str, det_max_side: int) -> Any:
             detector=detector,
             regions=[r.strip() for r in regions.split(",") if r.strip()],
             det_max_side=det_max_side,
+            read_containers=not plates_only,
         )
         return LaneVision(config)
     except (VisionError, ValueError) as err:
@@ -33,10 +34,16 @@ def lane_vision(detector: str, regions: str, det_max_side: int) -> Any:
 common = [
     click.option(
         "--detector",
-        type=click.Choice(["ocr", "yolo"]),
+        type=click.Choice(["ocr", "classic", "yolo"]),
         default="ocr",
         show_default=True,
-        help="Text everywhere (ocr) or only in the YOLO detector's regions (yolo).",
+        help="Text everywhere (ocr); plate-shaped rows found by OpenCV first, ocr when they "
+        "settle nothing (classic, with --plates-only); the YOLO detector's regions (yolo).",
+    ),
+    click.option(
+        "--plates-only",
+        is_flag=True,
+        help="Read licence plates only (a plate lane: no container codes; faster).",
     ),
     click.option(
         "--regions",
@@ -70,7 +77,12 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image (the default).")
 @with_common
 def read(
-    paths: tuple[Path, ...], as_json: bool, detector: str, regions: str, det_max_side: int
+    paths: tuple[Path, ...],
+    as_json: bool,
+    detector: str,
+    plates_only: bool,
+    regions: str,
+    det_max_side: int,
 ) -> None:
     """Print what each image shows, one JSON object per image file.
 
@@ -80,7 +92,7 @@ def read(
     from vision.errors import VisionError
     from vision.reader import load_image
 
-    vision = lane_vision(detector, regions, det_max_side)
+    vision = lane_vision(detector, regions, det_max_side, plates_only)
     failures = 0
     for path in paths:
         out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
@@ -114,7 +126,14 @@ def read(
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @with_common
-def evaluate(folder: Path, as_json: bool, detector: str, regions: str, det_max_side: int) -> None:
+def evaluate(
+    folder: Path,
+    as_json: bool,
+    detector: str,
+    plates_only: bool,
+    regions: str,
+    det_max_side: int,
+) -> None:
     """Score the images of FOLDER against its labels.csv (file,text)."""
     from rich.console import Console
     from rich.progress import Progress
@@ -122,7 +141,7 @@ def evaluate(folder: Path, as_json: bool, detector: str, regions: str, det_max_s
     from vision.evaluate import LabelError
     from vision.evaluate import evaluate as run
 
-    vision = lane_vision(detector, regions, det_max_side)
+    vision = lane_vision(detector, regions, det_max_side, plates_only)
     console = Console(stderr=True)
 
     def progress(names: Iterator[str], total: int) -> Iterator[str]:
