@@ -296,6 +296,9 @@ class Rehearsal:
             self.broker.stop()
 
     async def _start(self) -> None:
+        # The simulated controllers' server logs an error, with a dump of the last frames,
+        # for every request a gate box had in flight when it was stopped: noise here.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
         if self.workdir.exists() and any(self.workdir.iterdir()):
             if not (self.workdir / "central.yaml").exists():
                 raise ScenarioError(f"{self.workdir} is not empty and not a rehearsal directory")
