@@ -163,6 +163,18 @@ class LaneStatus(_Part):
     devices: dict[str, bool] = Field(default_factory=dict, description="device id -> reachable")
 
 
+class GatePosition(_Part):
+    """Where the gate box itself is: its latest GNSS fix with a position."""
+
+    lat: float = Field(ge=-90, le=90, description="WGS84 degrees")
+    lon: float = Field(ge=-180, le=180, description="WGS84 degrees")
+    fix_time: UtcTime = Field(description="time of the fix (receiver, UTC)")
+    mode: Literal[2, 3] = Field(description="2: 2D fix, 3: 3D fix")
+    error_m: float | None = Field(
+        default=None, ge=0, description="radius of the uncertainty disc used for at_node, metres"
+    )
+
+
 class GateStatus(Message):
     """Retained on the gate's status topic. The MQTT last will is one with online=false."""
 
@@ -176,6 +188,14 @@ class GateStatus(Message):
     )
     outbox_pending: int = Field(default=0, ge=0)
     agent_version: str = ""
+    position: GatePosition | None = Field(
+        default=None, description="the box's own GNSS position (None: no receiver or no fix)"
+    )
+    at_node: bool | None = Field(
+        default=None,
+        description="the box is at its logistic node: false only once a fix's whole "
+        "uncertainty disc was outside the node fence (None: no current fix)",
+    )
 
 
 # --------------------------------------------------------------------------- decisions

@@ -6,7 +6,8 @@
 Three loops run beside the lanes: the bus session (subscribe to this gate's
 commands and receipts, publish the retained status, reconnect with back-off),
 the outbox publisher (send what is due, QoS 1, until a receipt names it) and
-the status heartbeat.
+the status heartbeat. With a `gnss:` section, the box's own receiver is watched too
+(`edge/position.py`): its position and whether it is at its node go in the status.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from edge.config import EdgeConfig
 from edge.lane import Lane
 from edge.metrics import EdgeMetrics
 from edge.outbox import Outbox
+from edge.position import PositionMonitor
 from edge.snmp_health import SnmpHealthMonitor
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,11 @@ class GateAgent:
             self.health_monitor = SnmpHealthMonitor(
                 config.health, metrics=self.metrics, on_change=self._status_changed.set
             )
+        self.position: PositionMonitor | None = None
+        if config.gnss is not None:
+            self.position = PositionMonitor(
+                config.gnss, metrics=self.metrics, on_change=self._status_changed.set
+            )
 
     # ------------------------------------------------------------ outbox
 
@@ -113,13 +120,18 @@ class GateAgent:
     def _status(self, online: bool) -> GateStatus:
         pending = self.outbox.pending()
         self.metrics.outbox_pending.set(pending)
+        devices = self.health_monitor.availability() if self.health_monitor else {}
+        if self.position is not None:
+            devices |= self.position.availability()
         return GateStatus(
             gate_id=self.gate_id,
             online=online,
             lanes=[lane.status() for lane in self.lanes.values()],
-            devices=self.health_monitor.availability() if self.health_monitor else {},
+            devices=devices,
             outbox_pending=pending if online else 0,
             agent_version=__version__,
+            position=self.position.report() if self.position else None,
+            at_node=self.position.at_node if self.position else None,
         )
 
     async def _bus_session(self) -> None:
@@ -230,6 +242,8 @@ class GateAgent:
                 tasks.create_task(self._heartbeat(), name="heartbeat")
                 if self.health_monitor is not None:
                     tasks.create_task(self.health_monitor.run(), name="snmp-health")
+                if self.position is not None:
+                    tasks.create_task(self.position.run(), name="gnss")
                 for lane in self.lanes.values():
                     tasks.create_task(lane.run(), name=f"lane-{lane.lane_id}")
         finally:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from contract.bus import BrokerSettings
 from contract.topics import check_id
 from drivers.barrier import PlcSettings
 from edge.adapters import DeviceConfig
+from edge.position import GnssConfig
 from edge.snmp_health import HealthConfig
 
 
@@ -79,12 +87,22 @@ class EdgeConfig(_Strict):
         default_factory=HealthConfig,
         description="gate-level devices watched over SNMP (not lane devices)",
     )
+    gnss: GnssConfig | None = Field(
+        default=None,
+        description="the box's own GNSS receiver and the node it is installed at (omit: none)",
+    )
     lanes: list[LaneConfig] = Field(min_length=1, description="the lanes this box runs")
 
     @field_validator("gate_id")
     @classmethod
     def _gate_id(cls, value: str) -> str:
         return check_id(value)
+
+    @model_validator(mode="after")
+    def _gate_device_names(self) -> EdgeConfig:
+        if self.gnss and self.gnss.name in {t.name for t in self.health.targets}:
+            raise ValueError(f"gnss.name {self.gnss.name!r} is also a health target name")
+        return self
 
 
 def load(path: Path) -> EdgeConfig:

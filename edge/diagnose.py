@@ -3,7 +3,8 @@
 It may run beside the agent (the health timer does): its MQTT session has a client id
 of its own (`<gate>-diagnose`), so it never takes the agent's session over, and
 `skip_serial` leaves alone what only one process can hold: serial readers (RFID,
-e-seal) and Modbus RTU controllers. Network devices answer two clients.
+e-seal), Modbus RTU controllers and a serial GNSS receiver. Network devices (and gpsd)
+answer two clients.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from drivers.snmp import SnmpDevice, SnmpError, SnmpTarget
 from edge import adapters
 from edge.config import EdgeConfig
 from edge.outbox import Outbox
+from edge.position import NmeaReceiverConfig
+from edge.position import probe as gnss_probe
 
 PROBE_TIMEOUT_S = 5.0
+GNSS_TIMEOUT_S = 10.0  # a receiver reports every second; a cold start takes longer
 
 
 def diagnose_client_id(config: EdgeConfig) -> str:
@@ -82,10 +86,15 @@ async def _with_timeout(probe: asyncio.Future[ProbeResult] | object) -> ProbeRes
 
 
 async def diagnose(
-    config: EdgeConfig, echo: Callable[[str], None], *, skip_serial: bool = False
+    config: EdgeConfig,
+    echo: Callable[[str], None],
+    *,
+    skip_serial: bool = False,
+    gnss_timeout_s: float = GNSS_TIMEOUT_S,
 ) -> bool:
     """Print one line per check; True when everything is fine. `skip_serial`: leave serial
-    devices and RTU controllers alone (the running agent holds their ports)."""
+    devices and RTU controllers alone (the running agent holds their ports). The GNSS
+    receiver must give a fix with a position within `gnss_timeout_s`."""
     checks: list[tuple[str, ProbeResult]] = [
         ("signing keys", _keys(config)),
         ("outbox", _outbox(config)),
@@ -108,6 +117,12 @@ async def diagnose(
     for target in config.health.targets:
         name = f"health/{target.name} ({target.kind})"
         checks.append((name, await _with_timeout(_snmp(target))))
+    if config.gnss is not None:
+        name = f"gnss/{config.gnss.name} ({config.gnss.receiver.type})"
+        if skip_serial and isinstance(config.gnss.receiver, NmeaReceiverConfig):
+            skipped.append(name)
+        else:
+            checks.append((name, await gnss_probe(config.gnss, gnss_timeout_s)))
     echo(f"Gate box {config.gate_id}: {len(checks)} checks")
     for name, result in checks:
         rtt = f" ({result.round_trip_ms} ms)" if result.round_trip_ms is not None else ""

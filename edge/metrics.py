@@ -48,6 +48,16 @@ class EdgeMetrics:
             "corridor_edge_rejected_messages", "Bus messages rejected as invalid", registry=r
         )
         self.connected = Gauge("corridor_edge_broker_connected", "1 while connected", registry=r)
+        self.at_node = Gauge(
+            "corridor_edge_at_node",
+            "1: the box is at its logistic node; 0: surely away from it; NaN: no current fix",
+            registry=r,
+        )
+        self.gnss_fix_age = Gauge(
+            "corridor_edge_gnss_fix_age_seconds",
+            "Seconds since the box's latest GNSS fix with a position (NaN: none yet)",
+            registry=r,
+        )
 
     def serve(self, port: int) -> None:
         """Serve /metrics on loopback (a daemon thread)."""

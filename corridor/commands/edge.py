@@ -64,14 +64,25 @@ def config_doc() -> None:
 @click.option(
     "--skip-serial",
     is_flag=True,
-    help="leave serial readers and Modbus RTU controllers alone (the running agent holds them)",
+    help="leave serial readers, Modbus RTU controllers and a serial GNSS receiver alone "
+    "(the running agent holds them)",
 )
-def diagnose(config_path: Path, skip_serial: bool) -> None:
+@click.option(
+    "--gnss-timeout",
+    "gnss_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="seconds to wait for a GNSS fix with a position",
+)
+def diagnose(config_path: Path, skip_serial: bool, gnss_timeout_s: float) -> None:
     """Check every configured device and the broker; print a report for a field engineer.
 
     Safe beside a running agent: its MQTT client id is `<gate>-diagnose`."""
     from edge.diagnose import diagnose as run_diagnose
 
     config = _config(config_path)
-    ok = asyncio.run(run_diagnose(config, click.echo, skip_serial=skip_serial))
+    ok = asyncio.run(
+        run_diagnose(config, click.echo, skip_serial=skip_serial, gnss_timeout_s=gnss_timeout_s)
+    )
     raise SystemExit(0 if ok else 1)

@@ -55,6 +55,9 @@ class Fix(BaseModel):
     ellipse_major_m: float | None = Field(default=None, ge=0, description="GST, 1 sigma")
     ellipse_minor_m: float | None = Field(default=None, ge=0, description="GST, 1 sigma")
     ellipse_orientation_deg: float | None = Field(default=None, description="GST, from true N")
+    eph_m: float | None = Field(
+        default=None, ge=0, description="gpsd's estimated horizontal error (TPV eph, ~95 %)"
+    )
     satellites_used: int | None = Field(default=None, ge=0)
     satellites_seen: int | None = Field(default=None, ge=0)
 

@@ -198,6 +198,7 @@ def tpv_to_fix(
         ellipse_major_m=same_time_gst.get("major"),
         ellipse_minor_m=same_time_gst.get("minor"),
         ellipse_orientation_deg=same_time_gst.get("orient"),
+        eph_m=tpv.get("eph") if positioned else None,
         satellites_used=sky.get("uSat"),
         satellites_seen=sky.get("nSat"),
     )
