@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from central import database, store
@@ -15,6 +14,7 @@ from central.pipeline import Pipeline
 from central.settings import CentralSettings
 from central.site import Site, load_site
 from central.transit.service import TransitService
+from contract.bus import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,7 @@ class Central:
     async def stop(self) -> None:
         await self.monitoring.stop()
         if self._ingest_task is not None:
-            self._ingest_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ingest_task
+            await cancel_and_wait(self._ingest_task)
         if self.transit is not None:
             await self.transit.stop()
         await self.engine.dispose()

@@ -43,7 +43,7 @@ from contract import (
     parse_gate_event,
     topics,
 )
-from contract.bus import MqttError, client
+from contract.bus import MqttError, cancel_and_wait, client
 from contract.signing import generate_keypair
 from corridor.broker import OBSERVER_USER, Broker, free_port
 from corridor.transit_rehearsal import TransitUnits, central_config, check_alert_times
@@ -280,8 +280,7 @@ class Rehearsal:
 
     async def __aexit__(self, *exc: object) -> None:
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await cancel_and_wait(task)
         for name, proc in self._procs.items():
             if proc.poll() is None:
                 proc.terminate()

@@ -17,7 +17,6 @@ and carries the notifications to their devices.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from datetime import timedelta
@@ -47,6 +46,7 @@ from central.monitoring.tracks import Tracks
 from central.site import Site
 from central.tables import AlertRow, LedgerRow
 from contract import bus, topics
+from contract.bus import cancel_and_wait
 from contract.messages import Alert, GateDecision, PositionFix, SealEvent
 
 if TYPE_CHECKING:
@@ -102,10 +102,7 @@ class Monitoring:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks.clear()
         self.hub.close()
         await self.notifier.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -14,6 +13,7 @@ from central.transit.clock import TransitClock
 from central.transit.geometry import TransitSite
 from central.transit.pipeline import TransitPipeline
 from central.transit.settings import TransitSettings
+from contract.bus import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class TransitService:
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait(self._sweeper)
         if self.timeseries is not None:
             # Blocks until queued points are sent (at most close_wait_ms).
             await asyncio.to_thread(self.timeseries.close)
