@@ -9,6 +9,7 @@ expressions) in its config.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -124,6 +125,7 @@ STRAY_MARKS = frozenset("O0QDI1")
 STRAY_DROP_COST = 0.1
 
 
+@functools.lru_cache(maxsize=8192)  # the same reads come back in every frame and chain
 def normalize(raw: str) -> str:
     """Upper-case alphanumerics only, accents dropped (`Ë` reads as `E`)."""
     plain = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
@@ -159,20 +161,28 @@ def swap_options(char: str) -> list[tuple[str, float]]:
 
 
 def fit_format(text: str, fmt: PlateFormat) -> tuple[str, float] | None:
-    """The cheapest cross-kind swaps that make `text` match `fmt`, if any."""
+    """The cheapest cross-kind swaps (at most MAX_SWAPS) that make `text` match `fmt`.
+
+    Swap sets are tried smallest first, so a clean read costs one regex match and a
+    10-character read at most 176 (not the 2^10 of every swap combination).
+    """
+    if fmt.pattern.fullmatch(text):
+        return text, 0.0
+    swaps = [(i, other, cost) for i, c in enumerate(text) for other, cost in swap_options(c)[1:]]
+    if len(swaps) > 12:  # keeps the search small
+        return None
     best: tuple[str, float] | None = None
-    choices = [swap_options(c) for c in text]
-    swappable = sum(len(c) > 1 for c in choices)
-    if swappable > 12:  # keeps the search small (2^12 at most)
-        return (text, 0.0) if fmt.pattern.fullmatch(text) else None
-    for combo in itertools.product(*choices):
-        swaps = sum(1 for _, cost in combo if cost > 0)
-        if swaps > MAX_SWAPS:
-            continue
-        candidate = "".join(c for c, _ in combo)
-        cost = sum(cost for _, cost in combo)
-        if fmt.pattern.fullmatch(candidate) and (best is None or cost < best[1]):
-            best = (candidate, cost)
+    for k in range(1, MAX_SWAPS + 1):
+        for chosen in itertools.combinations(swaps, k):
+            cost = sum(c for _, _, c in chosen)
+            if best is not None and cost >= best[1]:
+                continue
+            chars = list(text)
+            for i, other, _ in chosen:
+                chars[i] = other
+            candidate = "".join(chars)
+            if fmt.pattern.fullmatch(candidate):
+                best = (candidate, cost)
     return best
 
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from vision.config import VisionConfig
 from vision.plates import (
+    MAX_SWAPS,
+    REGION_FORMATS,
+    PlateFormat,
     PlateFormatError,
+    fit_format,
     formats_for,
     interpret,
     match_known,
     normalize,
     plate_distance,
+    swap_options,
     vote,
 )
 
@@ -140,3 +149,27 @@ def test_with_all_regions_on_a_us_read_is_not_bent_into_another_shape() -> None:
     assert text_of("RK896A0", everywhere) == "RK896AO"  # O/0 is one glyph: the SK shape wins
     # A 7-character read with a 1 inside is a plate, not a plate plus a stray mark.
     assert text_of("AB1234C", everywhere) == "AB1234C"
+
+
+def exhaustive_fit(text: str, fmt: PlateFormat) -> float | None:
+    """The cheapest fit by trying every swap combination (the search fit_format prunes)."""
+    costs = [
+        sum(cost for _, cost in combo)
+        for combo in itertools.product(*(swap_options(c) for c in text))
+        if sum(1 for _, cost in combo if cost > 0) <= MAX_SWAPS
+        and fmt.pattern.fullmatch("".join(c for c, _ in combo))
+    ]
+    return min(costs, default=None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABDGILOSTZ0125678X9", min_size=2, max_size=9))
+def test_fit_format_finds_the_cheapest_fit(text: str) -> None:
+    for fmt in REGION_FORMATS["eu"] + REGION_FORMATS["br"]:
+        found = fit_format(text, fmt)
+        best = exhaustive_fit(text, fmt)
+        if best is None:
+            assert found is None, (text, fmt.name, found)
+        else:
+            assert found is not None and fmt.pattern.fullmatch(found[0]), (text, fmt.name)
+            assert found[1] == pytest.approx(best), (text, fmt.name, found)
