@@ -329,8 +329,7 @@ def main() -> None:
         "classic, all regions": {"detector": "classic"},
         "ocr, site region": {"detector": "ocr", "site_region": True},
         "classic, site region": {"detector": "classic", "site_region": True},
-        "classic, rec width 256, all regions": {"detector": "classic", "rec_min_width": 256},
-        "ocr, rec width 256, all regions": {"detector": "ocr", "rec_min_width": 256},
+        "ocr, detected lines padded to 320, all regions": {"detector": "ocr", "rec_min_width": 320},
         "ocr det 640, site region": {"detector": "ocr", "site_region": True, "det_max_side": 640},
     }
     if have_yolo:
@@ -341,14 +340,14 @@ def main() -> None:
         "ocr det 640": {"detector": "ocr", "det_max_side": 640},
         "classic rows, fallback ocr det 960 (default)": {"detector": "classic"},
         "classic rows, 1 onnxruntime thread": {"detector": "classic", "threads": 1},
-        "classic rows, rec width 256": {"detector": "classic", "rec_min_width": 256},
+        "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows, fallback ocr det 960": {"detector": "classic", "classic_max_rows": 2},
     }
     # Container codes need full text detection: `classic` reads them exactly as
     # `ocr` does (its rows are for plates), so `ocr det 960` is the default here.
     container_options: dict[str, dict[str, Any]] = {
         "ocr det 960 (default)": {"det_max_side": 960},
-        "ocr det 960, rec width 256": {"det_max_side": 960, "rec_min_width": 256},
+        "ocr det 960, detected lines padded to 320": {"det_max_side": 960, "rec_min_width": 320},
         "ocr det 736": {"det_max_side": 736},
     }
     passage_options: dict[str, dict[str, Any]] = {

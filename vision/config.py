@@ -69,10 +69,11 @@ class VisionConfig(BaseModel):
         "detection (pixels); larger finds smaller text, slower.",
     )
     rec_min_width: int = Field(
-        default=320,
+        default=128,
         ge=48,
-        description="The recogniser pads each text line to at least this width (pixels at "
-        "48 px height); the engine's own value is 320. Smaller is faster on short lines.",
+        description="The recogniser pads each line found by text detection to at least "
+        "this width (pixels at 48 px height; the engine's own value is 320): smaller is "
+        "faster on short lines. A cropped plate row is always padded to 320.",
     )
     min_text_score: float = Field(
         default=0.5, ge=0, le=1, description="Least recogniser score for a line of text."

@@ -7,8 +7,10 @@ model is downloaded (only its defaults are used: any other model would be).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,13 @@ from vision.errors import VisionError
 from vision.text import TextLine
 
 log = logging.getLogger(__name__)
+
+# The recogniser was trained on lines padded on the right to 320 px at 48 px height
+# (the engine's default input). A single cropped line (`recognise`, the classic plate
+# rows) is read so: unpadded short crops make it insert characters (`RK576AH` read
+# `RK2576AH`). Lines from text detection (`spot`) are padded only to `rec_min_width`,
+# which reads the same on every set measured and is faster (docs/vision.md).
+LINE_MIN_WIDTH = 320
 
 
 class OcrError(VisionError):
@@ -31,7 +40,7 @@ class TextSpotter:
         det_max_side: int = 960,
         min_score: float = 0.5,
         threads: int = 0,
-        rec_min_width: int = 320,
+        rec_min_width: int = 128,
     ) -> None:
         try:
             from rapidocr import RapidOCR
@@ -45,7 +54,7 @@ class TextSpotter:
             "Det.limit_type": "max",
             # The recogniser pads every line to at least this width (48 px high):
             # the engine's 320 costs a short line (a plate) as much as a long one.
-            "Rec.rec_img_shape": [3, 48, rec_min_width],
+            "Rec.rec_img_shape": [3, 48, LINE_MIN_WIDTH],
         }
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
@@ -55,10 +64,13 @@ class TextSpotter:
             raise OcrError(f"cannot load the OCR models: {err}") from err
         # onnxruntime sessions are thread-safe, but the engine keeps per-call state.
         self._lock = threading.Lock()
+        self._rec_min_width = rec_min_width
+        # Load the recogniser now (the engine loads it on first use), not on a car.
+        self.recognise(np.full((48, 96, 3), 255, np.uint8))
 
     def spot(self, image: np.ndarray) -> list[TextLine]:
         """Every text line the detector finds, read, with its box in `image` pixels."""
-        with self._lock:
+        with self._lock, self._line_width(self._rec_min_width):
             try:
                 result: Any = self._engine(image, use_det=True, use_cls=False, use_rec=True)
             except Exception as err:
@@ -82,3 +94,22 @@ class TextSpotter:
         if not result.txts:
             return "", 0.0
         return str(result.txts[0]), float(result.scores[0])
+
+    @contextlib.contextmanager
+    def _line_width(self, width: int) -> Iterator[None]:
+        """Pad recognised lines to `width` for the duration (the lock is held).
+
+        rapidocr 3.x takes the padding from its config when it loads the recogniser
+        (`text_rec`, loaded by the warm-up read in `__init__`); this sets it on that
+        object. Where a later rapidocr lacks it, lines keep 320 (slower, same reads).
+        """
+        rec = getattr(self._engine, "text_rec", None)
+        shape = getattr(rec, "rec_image_shape", None)
+        if rec is None or shape is None or width == shape[2]:
+            yield
+            return
+        rec.rec_image_shape = [shape[0], shape[1], width]
+        try:
+            yield
+        finally:
+            rec.rec_image_shape = shape

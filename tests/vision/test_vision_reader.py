@@ -43,6 +43,34 @@ def test_rendered_plate_is_read(vision: LaneVision, seed: int, region: str) -> N
     assert cv2.imdecode(np.frombuffer(read.crop_jpeg, np.uint8), cv2.IMREAD_COLOR) is not None
 
 
+def test_detected_lines_use_the_narrow_padding_and_crops_the_trained_one(
+    vision: LaneVision,
+) -> None:
+    """The split padding rests on rapidocr's recogniser object: if an upgrade drops it,
+    detected lines silently go back to 320 (slower); this says so."""
+    rec = vision.spotter._engine.text_rec
+    assert rec is not None and list(rec.rec_image_shape) == [3, 48, 320]
+    seen: list[int] = []
+    run = rec.resize_norm_img
+
+    def spy(img: np.ndarray, max_wh_ratio: float) -> np.ndarray:
+        seen.append(rec.rec_image_shape[2])
+        return run(img, max_wh_ratio)
+
+    rec.resize_norm_img = spy
+    try:
+        scene = render_plate_scene(np.random.default_rng(4), region="eu")
+        vision.spotter.spot(scene.image)
+        spotted = set(seen)
+        seen.clear()
+        x1, y1, x2, y2 = scene.objects[0].box
+        vision.spotter.recognise(scene.image[y1:y2, x1:x2])
+    finally:
+        del rec.resize_norm_img
+    assert spotted == {vision.config.rec_min_width} and seen == [320]
+    assert list(rec.rec_image_shape) == [3, 48, 320]  # restored after the call
+
+
 @pytest.mark.parametrize(("seed", "vertical"), [(11, True), (12, False)])
 def test_rendered_container_code_is_read(vision: LaneVision, seed: int, vertical: bool) -> None:
     scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
