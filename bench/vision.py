@@ -156,42 +156,16 @@ def passage_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     ]
     rows = []
     for label, config in options.items():
-        config = dict(config)
-        if config.pop("parallel_views", False):
-            both = parallel_passages(passages, config)
-        else:
-            vision = lane_vision(**config)
-            both = [
-                m
-                for p in passages
-                for m in timed_wall_cpu_ms(lambda p=p, v=vision: v.read_burst(p), 1)
-            ]
+        vision = lane_vision(**config)
+        both = [
+            m for p in passages for m in timed_wall_cpu_ms(lambda p=p, v=vision: v.read_burst(p), 1)
+        ]
         rows.append(
             f"| {label} | {len(passages)} | {statistics.mean(w for w, _ in both):.0f} "
             f"| {statistics.mean(c for _, c in both):.0f} |"
         )
         print(rows[-1], flush=True)
     return rows
-
-
-def parallel_passages(passages: list[Any], config: dict[str, Any]) -> list[tuple[float, float]]:
-    """Two readers (one onnxruntime thread each) take the views two at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from vision.containers import fuse_views
-
-    readers = [lane_vision(**config, threads=1) for _ in range(2)]
-
-    def passage(frames: list[Any]) -> object:
-        with ThreadPoolExecutor(2) as pool:
-            futures = [
-                pool.submit(readers[i % 2].read_frame, f.image, f.view)
-                for i, f in enumerate(frames)
-            ]
-            seen = {f.view: fut.result().candidates for f, fut in zip(frames, futures, strict=True)}
-        return fuse_views(seen)
-
-    return [m for p in passages for m in timed_wall_cpu_ms(lambda p=p: passage(p), 1)]
 
 
 def synthetic_rows(options: dict[str, dict[str, Any]]) -> list[str]:
@@ -353,9 +327,9 @@ def main() -> None:
     passage_options: dict[str, dict[str, Any]] = {
         **container_options,
         "ocr det 960, 1 onnxruntime thread": {"det_max_side": 960, "threads": 1},
-        "ocr det 960, 2 views at a time (1 thread each)": {
+        "ocr det 960, view_workers 2 (2 views at a time, 1 thread each)": {
             "det_max_side": 960,
-            "parallel_views": True,
+            "view_workers": 2,
         },
     }
     synthetic_options: dict[str, dict[str, Any]] = {"ocr det 960": {"detector": "ocr"}}

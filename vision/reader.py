@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -138,6 +140,18 @@ class LaneVision:
         # How frames were read: `classic` counts frames its rows settled and frames
         # that fell back to full text detection.
         self.stats: Counter[str] = Counter()
+        # Readers for a burst's frames at once (`view_workers`), each taken from the
+        # queue for one frame: a reader's engine is never shared between threads.
+        self._workers: queue.SimpleQueue[LaneVision] = queue.SimpleQueue()
+        self._worker_count = self.config.view_workers if self.config.view_workers > 1 else 0
+        for _ in range(self._worker_count):
+            worker = LaneVision(
+                self.config.model_copy(
+                    update={"view_workers": 1, "threads": self.config.threads or 1}
+                )
+            )
+            worker.stats = self.stats  # one tally (a diagnostic count: the GIL suffices)
+            self._workers.put(worker)
 
     # -- one frame ---------------------------------------------------------------
 
@@ -330,12 +344,9 @@ class LaneVision:
         frames_per_view: dict[str, int] = {}
         per_view: dict[str, list[codes.CodeCandidate]] = {}
         crops: dict[str, ContainerRead] = {}
-        for frame in frames:
+        for frame, seen in zip(frames, self.read_frames(frames), strict=True):
             frames_per_view[frame.view] = frames_per_view.get(frame.view, 0) + 1
-            try:
-                seen = self.read_frame(frame.image, frame.view)
-            except ImageError as err:
-                log.warning("view %s: frame skipped: %s", frame.view, err)
+            if seen is None:
                 continue
             plate_reads.setdefault(frame.view, []).extend(seen.plates)
             per_view.setdefault(frame.view, []).extend(seen.candidates)
@@ -357,6 +368,27 @@ class LaneVision:
                 )
             )
         return results
+
+    def read_frames(self, frames: Sequence[Frame]) -> list[FrameReads | None]:
+        """Each frame's reads in order (None for a frame that is not an image)."""
+        if self._worker_count < 2 or len(frames) < 2:
+            return [self.read_or_skip(frame) for frame in frames]
+        with ThreadPoolExecutor(min(self._worker_count, len(frames))) as pool:
+            return list(pool.map(self.read_on_a_free_worker, frames))
+
+    def read_on_a_free_worker(self, frame: Frame) -> FrameReads | None:
+        worker = self._workers.get()
+        try:
+            return worker.read_or_skip(frame)
+        finally:
+            self._workers.put(worker)
+
+    def read_or_skip(self, frame: Frame) -> FrameReads | None:
+        try:
+            return self.read_frame(frame.image, frame.view)
+        except ImageError as err:
+            log.warning("view %s: frame skipped: %s", frame.view, err)
+            return None
 
     @staticmethod
     def fuse_plates(

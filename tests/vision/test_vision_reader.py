@@ -99,6 +99,27 @@ def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
     assert plate.objects[0].text in [p.text for p in plates]
 
 
+def test_views_read_at_once_fuse_as_views_read_in_turn(vision: LaneVision) -> None:
+    container = render_container_scene(np.random.default_rng(22), vertical=True)
+    plate = render_plate_scene(np.random.default_rng(3), region="br")
+    frames = [
+        Frame(container.image, "top"),
+        Frame(np.zeros((4, 4, 3), np.uint8), "broken"),  # skipped, not fatal
+        Frame(plate.image, "front"),
+        Frame(container.image, "side"),
+    ]
+    parallel = LaneVision(VisionConfig(regions=["eu", "br"], view_workers=2))
+    together = parallel.read_burst(frames)
+    in_turn = vision.read_burst(frames)
+    assert [(r.__class__, r.text if isinstance(r, PlateRead) else r.code) for r in together] == [
+        (r.__class__, r.text if isinstance(r, PlateRead) else r.code) for r in in_turn
+    ]
+    codes = [r for r in together if isinstance(r, ContainerRead)]
+    assert [c.code for c in codes] == [container.objects[0].text]
+    assert sorted(codes[0].views) == ["side", "top"]
+    assert plate.objects[0].text in [r.text for r in together if isinstance(r, PlateRead)]
+
+
 def test_bad_frames_are_refused_clearly(vision: LaneVision, tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 this is not really a jpeg")
