@@ -2,8 +2,10 @@
 
 Central subscribes with QoS 1 under a fixed client id and a session expiry
 interval, so the broker queues what gate boxes send while central is down and
-delivers it on reconnect. Every message goes through the pipeline in arrival
-order; receipts for what arrived together go out in one message per gate.
+delivers it on reconnect. Gate messages go through the pipeline in arrival order;
+receipts for what arrived together go out in one message per gate. Transit positions
+and seal events queued together are judged in arrival order and stored in one
+transaction (`TransitPipeline.handle_batch`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 SUBSCRIPTIONS = (topics.ALL_GATE_PASSAGES, topics.ALL_GATE_EVENTS, topics.ALL_GATE_STATUS)
 TRANSIT_SUBSCRIPTIONS = (topics.ALL_UNIT_POSITIONS, topics.ALL_SEAL_EVENTS)
 RECEIPT_BATCH = 200  # flush receipts at least this often under a steady stream
+TRANSIT_BATCH = 200  # most queued messages taken together (one transit transaction)
 
 
 class MqttIngest:
@@ -31,6 +34,7 @@ class MqttIngest:
         self.pipeline = pipeline
         self.transit = transit
         self.ready = asyncio.Event()  # set while connected and subscribed
+        self._handled = 0  # gate messages, for the receipt flushes
 
     @property
     def connected(self) -> bool:
@@ -73,16 +77,33 @@ class MqttIngest:
             await self._consume(client)
 
     async def _consume(self, client: bus.MqttClient) -> None:
-        handled = 0
         async for message in client.messages:
+            # What is already queued behind this message comes along: the transit
+            # positions of a batch are stored in one transaction (not one per fix).
+            batch = [message]
+            try:
+                while len(client.messages) and len(batch) < TRANSIT_BATCH:
+                    batch.append(await anext(client.messages))
+            except bus.MqttError:
+                await self._take(batch)  # received (and acknowledged): never dropped
+                raise
+            await self._take(batch)
+            if len(client.messages) == 0:
+                await self.pipeline.flush_receipts()
+
+    async def _take(self, batch: list[bus.MqttMessage]) -> None:
+        positions: list[tuple[str, bytes]] = []
+        for message in batch:
             topic = str(message.topic)
             if self.transit is not None and is_transit_topic(topic):
-                await self.transit.handle(topic, _payload_bytes(message.payload))
-            else:
-                await self.pipeline.handle(topic, _payload_bytes(message.payload))
-            handled += 1
-            if len(client.messages) == 0 or handled % RECEIPT_BATCH == 0:
+                positions.append((topic, _payload_bytes(message.payload)))
+                continue
+            await self.pipeline.handle(topic, _payload_bytes(message.payload))
+            self._handled += 1
+            if self._handled % RECEIPT_BATCH == 0:
                 await self.pipeline.flush_receipts()
+        if positions and self.transit is not None:
+            await self.transit.handle_batch(positions)
 
 
 def _publisher(client: bus.MqttClient) -> Publish:

@@ -152,19 +152,8 @@ class Pipeline:
         inbound = Inbound(topic, payload, utc_now())
         self.stats.received += 1
         handlers = self._routes.get(topic.rsplit("/", 1)[-1], (self.unknown_topic,))
-        for handler in handlers:
-            try:
-                await handler(inbound)
-            except RejectedMessage as err:
-                await self._reject(inbound, err.reason)
-                return inbound
-            except Exception as err:
-                log.exception("%s failed on a message from %s", handler.__name__, topic)
-                self.stats.failed += 1
-                await self._reject(inbound, f"internal error in {handler.__name__}: {err!r}")
-                return inbound
-            if inbound.done:
-                break
+        if await run_handlers(inbound, handlers, self._reject, self.stats) is None:
+            return inbound
         # Publish ends every run that was not rejected, also one that dedupe ended early.
         await self.publish(inbound)
         return inbound
@@ -591,6 +580,32 @@ async def _not_yet_raised(
         ).all()
     )
     return [a for a in alerts if a.rule not in raised]
+
+
+async def run_handlers(
+    inbound: Any,
+    handlers: Sequence[Callable[[Any], Awaitable[None]]],
+    reject: Callable[[Any, str], Awaitable[None]],
+    stats: Any,
+) -> bool | None:
+    """Run a message's handlers in order until one marks it done. True: all ran; False:
+    ended early (`inbound.done`, a duplicate); None: rejected, or a handler failed
+    (counted in `stats.failed`; the rejection is recorded either way). Shared by the
+    gate and the transit pipelines."""
+    for handler in handlers:
+        try:
+            await handler(inbound)
+        except RejectedMessage as err:
+            await reject(inbound, err.reason)
+            return None
+        except Exception as err:
+            log.exception("%s failed on a message from %s", handler.__name__, inbound.topic)
+            stats.failed += 1
+            await reject(inbound, f"internal error in {handler.__name__}: {err!r}")
+            return None
+        if inbound.done:
+            return False
+    return True
 
 
 async def record_rejection(

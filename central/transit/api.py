@@ -135,6 +135,8 @@ class TransitStatsPublic(BaseModel):
     unusable: int
     alerts: int
     sweeps: int
+    transactions: int = Field(description="commits of fixes and seal events: one per batch")
+    batches_retried: int = Field(description="batches that failed to store, run one at a time")
     in_transit: int
     rejected_by_reason: dict[str, int]
     rule_failures: dict[str, int]
@@ -248,6 +250,8 @@ async def transit_stats(transit: TransitDep) -> TransitStatsPublic:
         unusable=stats.unusable,
         alerts=stats.alerts,
         sweeps=stats.sweeps,
+        transactions=stats.transactions,
+        batches_retried=stats.batches_retried,
         in_transit=len(transit.pipeline.states),
         rejected_by_reason=dict(stats.rejected_by_reason),
         rule_failures=dict(stats.rule_failures),

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from central.errors import RejectedMessage
-from central.pipeline import record_rejection, validation_summary
+from central.pipeline import record_rejection, run_handlers, validation_summary
 from central.timeseries import TimeSeriesWriter
 from central.transit import rules, store
 from central.transit.clock import TransitClock
@@ -73,6 +73,8 @@ class TransitStats:
     unusable: int = 0  # no GNSS fix, or too inaccurate to judge
     alerts: int = 0
     sweeps: int = 0
+    transactions: int = 0  # commits of fixes and seal events (one per batch or message)
+    batches_retried: int = 0  # batches that failed to store and ran one at a time
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     rule_failures: Counter[str] = field(default_factory=Counter)
 
@@ -125,6 +127,9 @@ class TransitPipeline:
         self._tolerances: dict[str | None, Tolerances] = {}
         self._bindings: dict[tuple[str, str], tuple[float, store.Binding | None]] = {}
         self._recent: OrderedDict[UUID, None] = OrderedDict()
+        # While a batch is judged: each movement's state after the batch's earlier
+        # messages (not committed yet), so the next message is judged from it.
+        self._pending: dict[UUID, TransitState] | None = None
         self._routes: dict[str, tuple[Handler, ...]] = {
             "units": (
                 self.decode_fix,
@@ -156,32 +161,124 @@ class TransitPipeline:
 
     async def handle(self, topic: str, payload: bytes) -> TransitInbound:
         """Run one message through its handlers; never raises."""
-        inbound = TransitInbound(topic, payload, self.clock.now())
         self.stats.received += 1
-        kind = topic[len(topics.ROOT) + 1 :].split("/", 1)[0]
-        handlers = self._routes.get(kind, (self.unknown_topic,))
         try:
-            async with self.lock:
-                for handler in handlers:
-                    try:
-                        await handler(inbound)
-                    except RejectedMessage as err:
-                        await self._reject(inbound, err.reason)
-                        return inbound
-                    except Exception as err:
-                        log.exception("%s failed on a message from %s", handler.__name__, topic)
-                        self.stats.failed += 1
-                        await self._reject(
-                            inbound, f"internal error in {handler.__name__}: {err!r}"
-                        )
-                        return inbound
-                    if inbound.done:
-                        break
-            await self.publish(inbound.alerts)
-            self.write_series(inbound)
+            return await self._handle_one(topic, payload)
         finally:
             self.stats.handled += 1
+
+    async def _handle_one(self, topic: str, payload: bytes) -> TransitInbound:
+        inbound = TransitInbound(topic, payload, self.clock.now())
+        async with self.lock:
+            if not await self._run(inbound, self._handlers(topic)):
+                return inbound
+        await self.publish(inbound.alerts)
+        self.write_series(inbound)
         return inbound
+
+    async def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> list[TransitInbound]:
+        """Run messages that arrived together; store them in one transaction.
+
+        Each is decoded, resolved, placed and judged in arrival order, exactly as
+        `handle` would, from the states the batch's earlier messages led to; then the
+        fixes and seal events, the states and the alerts of all are committed at once
+        (one commit instead of one per message: the commit is most of a message's
+        cost). Resends are found before judging (one query for the batch), so a batch
+        is never judged from a message stored before. If the transaction still fails
+        (another process stored one of them meanwhile), nothing of it is kept and each
+        message runs again alone. Never raises.
+        """
+        if len(messages) < 2:
+            return [await self.handle(topic, payload) for topic, payload in messages]
+        now = self.clock.now()
+        inbounds = [TransitInbound(topic, payload, now) for topic, payload in messages]
+        self.stats.received += len(inbounds)
+        # What judging counts; put back if the batch is run again one at a time.
+        counted = (self.stats.unbound, self.stats.unusable, Counter(self.stats.rule_failures))
+        try:
+            async with self.lock:
+                ready = await self._judge_together(inbounds)
+                stored = await self._store_together(ready)
+            if not stored:
+                self.stats.unbound, self.stats.unusable, self.stats.rule_failures = counted
+                retried = {id(i): await self._handle_one(i.topic, i.payload) for i in ready}
+                inbounds = [retried.get(id(i), i) for i in inbounds]
+            else:
+                for inbound in ready:
+                    await self.publish(inbound.alerts)
+                    self.write_series(inbound)
+        finally:
+            self.stats.handled += len(inbounds)
+        return inbounds
+
+    async def _judge_together(self, inbounds: list[TransitInbound]) -> list[TransitInbound]:
+        """The batch's messages up to judging; those left to store, in order."""
+        live: list[TransitInbound] = []
+        for inbound in inbounds:
+            if await self._run(inbound, self._handlers(inbound.topic)[:2]):
+                live.append(inbound)
+        live = await self._drop_stored(live)
+        self._pending = {}
+        try:
+            ready: list[TransitInbound] = []
+            for inbound in live:
+                if await self._run(inbound, self._handlers(inbound.topic)[2:-1]):
+                    ready.append(inbound)
+                if inbound.context is not None and inbound.state is not None:
+                    self._pending[inbound.context.iot_id] = inbound.state
+            return ready
+        finally:
+            self._pending = None
+
+    async def _drop_stored(self, inbounds: list[TransitInbound]) -> list[TransitInbound]:
+        """Resends: twice in the batch, or stored before (one query per table)."""
+        kept: list[TransitInbound] = []
+        ids: set[UUID] = set()
+        for inbound in inbounds:
+            message_id = inbound.message.message_id
+            if message_id in ids:
+                self.stats.duplicates += 1
+                inbound.done = True
+                continue
+            ids.add(message_id)
+            kept.append(inbound)
+        async with self.sessions() as session:
+            stored = await store.stored_ids(session, [i.message for i in kept])
+        for inbound in kept:
+            if inbound.message.message_id in stored:
+                self.stats.duplicates += 1
+                self._seen(inbound.message.message_id)
+                inbound.done = True
+        return [i for i in kept if not i.done]
+
+    async def _store_together(self, ready: list[TransitInbound]) -> bool:
+        """One transaction for the batch; False (nothing kept) when it failed."""
+        if not ready:
+            return True
+        try:
+            async with self.sessions.begin() as session:
+                for inbound in ready:
+                    session.add(self._row(inbound))
+                    await self._store_outcome(session, inbound)
+        except Exception as err:
+            self.stats.batches_retried += 1
+            log.warning(
+                "transit: a batch of %d could not be stored (%r); one at a time", len(ready), err
+            )
+            return False
+        self.stats.transactions += 1
+        for inbound in ready:
+            self._seen(inbound.message.message_id)
+            self._remember(inbound)
+        return True
+
+    def _handlers(self, topic: str) -> tuple[Handler, ...]:
+        kind = topic[len(topics.ROOT) + 1 :].split("/", 1)[0]
+        return self._routes.get(kind, (self.unknown_topic,))
+
+    async def _run(self, inbound: TransitInbound, handlers: Sequence[Handler]) -> bool:
+        """Some of a message's handlers; False when it ended (rejected, failed, done)."""
+        return bool(await run_handlers(inbound, handlers, self._reject, self.stats))
 
     async def _reject(self, inbound: TransitInbound, reason: str) -> None:
         await record_rejection(self.sessions, self.stats, inbound, reason)
@@ -352,6 +449,8 @@ class TransitPipeline:
         log.error("transit rule %s failed: %r", rule.__name__, err, exc_info=err)
 
     async def _state(self, iot_id: UUID) -> TransitState:
+        if self._pending is not None and iot_id in self._pending:
+            return self._pending[iot_id]
         state = self.states.get(iot_id)
         if state is None:
             async with self.sessions() as session:
@@ -361,47 +460,48 @@ class TransitPipeline:
     # ----------------------------------------------------------------- store
 
     async def store_fix(self, inbound: TransitInbound) -> None:
-        fix: PositionFix = inbound.message
-        binding = inbound.binding
         async with self._storing(inbound, TransitFixRow) as session:
-            session.add(
-                TransitFixRow(
-                    message_id=fix.message_id,
-                    device_id=fix.device_id,
-                    iot_id=binding.iot_id if binding else None,
-                    fixed_at=fix.fixed_at,
-                    received_at=inbound.received_at,
-                    lat=fix.lat,
-                    lon=fix.lon,
-                    speed_mps=fix.speed_mps,
-                    course_deg=fix.course_deg,
-                    mode=fix.mode,
-                    hdop=fix.hdop,
-                    accuracy_m=fix.accuracy_m,
-                    judged=inbound.judged,
-                )
-            )
+            session.add(self._row(inbound))
             await self._store_outcome(session, inbound)
 
     async def store_seal_event(self, inbound: TransitInbound) -> None:
-        event: SealEvent = inbound.message
-        binding = inbound.binding
         async with self._storing(inbound, TransitSealEventRow) as session:
-            session.add(
-                TransitSealEventRow(
-                    message_id=event.message_id,
-                    seal_id=event.seal_id,
-                    iot_id=binding.iot_id if binding else None,
-                    occurred_at=event.occurred_at,
-                    received_at=inbound.received_at,
-                    event=event.event,
-                    state=event.state.value,
-                    battery_pct=event.battery_pct,
-                    lat=event.lat,
-                    lon=event.lon,
-                )
-            )
+            session.add(self._row(inbound))
             await self._store_outcome(session, inbound)
+
+    @staticmethod
+    def _row(inbound: TransitInbound) -> TransitFixRow | TransitSealEventRow:
+        iot_id = inbound.binding.iot_id if inbound.binding else None
+        message = inbound.message
+        if isinstance(message, PositionFix):
+            return TransitFixRow(
+                message_id=message.message_id,
+                device_id=message.device_id,
+                iot_id=iot_id,
+                fixed_at=message.fixed_at,
+                received_at=inbound.received_at,
+                lat=message.lat,
+                lon=message.lon,
+                speed_mps=message.speed_mps,
+                course_deg=message.course_deg,
+                mode=message.mode,
+                hdop=message.hdop,
+                accuracy_m=message.accuracy_m,
+                judged=inbound.judged,
+            )
+        event: SealEvent = message
+        return TransitSealEventRow(
+            message_id=event.message_id,
+            seal_id=event.seal_id,
+            iot_id=iot_id,
+            occurred_at=event.occurred_at,
+            received_at=inbound.received_at,
+            event=event.event,
+            state=event.state.value,
+            battery_pct=event.battery_pct,
+            lat=event.lat,
+            lon=event.lon,
+        )
 
     @contextlib.asynccontextmanager
     async def _storing(
@@ -421,6 +521,7 @@ class TransitPipeline:
             self._seen(message_id)
             inbound.done, inbound.alerts = True, []
             return
+        self.stats.transactions += 1
         self._seen(message_id)
         self._remember(inbound)
 

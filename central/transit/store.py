@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +15,14 @@ from central import ledger
 from central.identifiers import normalise
 from central.tables import AlertRow, DeclarationRow, MovementRow
 from central.transit.model import TransitState
-from central.transit.tables import TransitDeviceRow, TransitPlanRow, TransitStateRow
-from contract.messages import Alert
+from central.transit.tables import (
+    TransitDeviceRow,
+    TransitFixRow,
+    TransitPlanRow,
+    TransitSealEventRow,
+    TransitStateRow,
+)
+from contract.messages import Alert, PositionFix, SealEvent
 
 TRACKER, ESEAL = "tracker", "eseal"
 
@@ -104,6 +111,19 @@ async def states_in_transit(session: AsyncSession) -> list[tuple[Binding, Transi
         state = TransitState.model_validate(raw)
         if state.in_transit:
             found.append((Binding(iot_id, True, corridor, tuple(nodes or ()), status), state))
+    return found
+
+
+async def stored_ids(
+    session: AsyncSession, messages: Sequence[PositionFix | SealEvent]
+) -> set[UUID]:
+    """The message ids among `messages` stored before (resends)."""
+    found: set[UUID] = set()
+    for table, model in ((TransitFixRow, PositionFix), (TransitSealEventRow, SealEvent)):
+        ids = [m.message_id for m in messages if isinstance(m, model)]
+        if ids:
+            rows = await session.execute(select(table.message_id).where(table.message_id.in_(ids)))
+            found.update(rows.scalars())
     return found
 
 
