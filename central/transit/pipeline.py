@@ -197,8 +197,8 @@ class TransitPipeline:
         counted = (self.stats.unbound, self.stats.unusable, Counter(self.stats.rule_failures))
         try:
             async with self.lock:
-                ready = await self._judge_together(inbounds)
-                stored = await self._store_together(ready)
+                ready, judged = await self._judge_together(inbounds)
+                stored = judged and await self._store_together(ready)
             if not stored:
                 self.stats.unbound, self.stats.unusable, self.stats.rule_failures = counted
                 retried = {id(i): await self._handle_one(i.topic, i.payload) for i in ready}
@@ -211,13 +211,21 @@ class TransitPipeline:
             self.stats.handled += len(inbounds)
         return inbounds
 
-    async def _judge_together(self, inbounds: list[TransitInbound]) -> list[TransitInbound]:
-        """The batch's messages up to judging; those left to store, in order."""
+    async def _judge_together(
+        self, inbounds: list[TransitInbound]
+    ) -> tuple[list[TransitInbound], bool]:
+        """The batch's messages up to judging: those left to store, in order, and whether
+        they were judged (not when the look-up of resends failed: run them one at a time)."""
         live: list[TransitInbound] = []
         for inbound in inbounds:
             if await self._run(inbound, self._handlers(inbound.topic)[:2]):
                 live.append(inbound)
-        live = await self._drop_stored(live)
+        try:
+            live = await self._drop_stored(live)
+        except Exception:
+            self.stats.batches_retried += 1
+            log.exception("transit: resends of a batch of %d not looked up", len(live))
+            return live, False
         self._pending = {}
         try:
             ready: list[TransitInbound] = []
@@ -226,7 +234,7 @@ class TransitPipeline:
                     ready.append(inbound)
                 if inbound.context is not None and inbound.state is not None:
                     self._pending[inbound.context.iot_id] = inbound.state
-            return ready
+            return ready, True
         finally:
             self._pending = None
 

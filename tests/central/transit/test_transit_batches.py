@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 from conftest import TransitCentral
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from transit_support import position
 
 from central.tables import RejectedMessageRow
@@ -129,3 +130,26 @@ async def test_a_batch_that_fails_to_store_keeps_nothing_and_runs_one_at_a_time(
     assert stats.batches_retried == 1 and stats.transactions == 1 + 9
     assert stats.duplicates == 1 and stats.stored == 6 + 9 and stats.failed == 0
     assert (stats.late, stats.unusable) == (1, 1)  # counted once, not again on the rerun
+
+
+async def test_a_batch_whose_resends_cannot_be_looked_up_runs_one_at_a_time(
+    transit_sqlite: TransitCentral, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transit = transit_sqlite
+    iot_id = await transit.movement(status="lodged")
+    await transit.bind(iot_id, "trk-locked")
+
+    async def database_trouble(*_: object) -> set[UUID]:
+        raise OperationalError("SELECT message_id", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "stored_ids", database_trouble)
+    done = await transit.pipeline.handle_batch(journey("trk-locked"))
+    monkeypatch.undo()
+
+    assert len(done) == 16 and all(i.message is not None for i in done)
+    result = await outcome(transit, iot_id, "trk-locked")
+    assert (result["fixes"], result["judged"]) == (16, 14)
+    assert result["alerts"] == [("left_controlled_area", "2026-03-02T06:09:00.000Z")]
+    stats = transit.pipeline.stats
+    assert stats.batches_retried == 1 and stats.transactions == 16 and stats.failed == 0
+    assert stats.received == stats.handled == 16 and stats.unusable == 1
