@@ -394,9 +394,24 @@ class Pipeline:
             session.add(_ingested(inbound, status))
             previous = await session.get(GateStatusRow, status.gate_id)
             was_online = previous is None or previous.online
-            await session.merge(_status_row(status, inbound.received_at))
+            was_off_node = previous is not None and previous.at_node is False
+            row = _status_row(status, inbound.received_at)
+            if previous is not None:
+                # A last will, or a box whose receiver has no fix just now, says nothing
+                # of where the box is: the last known position and node check stay.
+                if status.at_node is None:
+                    row.position, row.at_node = previous.position, previous.at_node
+                if not status.online:
+                    row.devices = previous.devices
+            await session.merge(row)
+            alerts = []
             if not status.online and was_online:
-                alert = _offline_alert(status, inbound.received_at)
+                alerts.append(_offline_alert(status, inbound.received_at))
+            # Once per episode: a box that reports itself away from its node has been
+            # moved, or its receiver is fooled; either way the operators must know.
+            if status.online and status.at_node is False and not was_off_node:
+                alerts.append(_off_node_alert(status, inbound.received_at))
+            for alert in alerts:
                 session.add(_alert_row(alert, None))
                 await ledger.append(
                     session, "alert", alert.model_dump(mode="json"), inbound.received_at
@@ -515,6 +530,9 @@ def _status_row(status: GateStatus, received_at: datetime) -> GateStatusRow:
         message_id=status.message_id,
         sent_at=status.sent_at,
         received_at=received_at,
+        devices=dict(status.devices),
+        position=status.position.model_dump(mode="json") if status.position else None,
+        at_node=status.at_node,
     )
 
 
@@ -552,6 +570,23 @@ def _offline_alert(status: GateStatus, received_at: datetime) -> Alert:
         gate_id=status.gate_id,
         summary=f"gate box {status.gate_id} went offline",
         details={"status_message_id": str(status.message_id)},
+    )
+
+
+def _off_node_alert(status: GateStatus, received_at: datetime) -> Alert:
+    position = status.position
+    return Alert(
+        rule="gate_box_off_node",
+        severity="critical",
+        raised_at=received_at,
+        gate_id=status.gate_id,
+        lat=position.lat if position else None,
+        lon=position.lon if position else None,
+        summary=f"gate box {status.gate_id} reports itself away from its node",
+        details={
+            "status_message_id": str(status.message_id),
+            "position": position.model_dump(mode="json") if position else None,
+        },
     )
 
 

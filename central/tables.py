@@ -227,6 +227,10 @@ class GateStatusRow(Base):
     message_id: Mapped[UUID] = mapped_column(Uuid)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Gate-level devices (SNMP health) and the box's own GNSS position and node check.
+    devices: Mapped[dict[str, bool] | None] = mapped_column(JSON, nullable=True)
+    position: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at_node: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class AlertRow(Base):

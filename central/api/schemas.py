@@ -171,6 +171,15 @@ class GatePublic(BaseModel):
     agent_version: str | None = None
     sent_at: UtcTime | None = None
     received_at: UtcTime | None = None
+    devices: dict[str, bool] = Field(
+        default_factory=dict, description="gate-level device id -> reachable (SNMP health)"
+    )
+    position: dict[str, Any] | None = Field(
+        default=None, description="the box's own GNSS position (lat, lon, fix_time, mode, error_m)"
+    )
+    at_node: bool | None = Field(
+        default=None, description="false: the box reported itself away from its node"
+    )
 
 
 class MissionPathPublic(BaseModel):

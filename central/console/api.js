@@ -117,12 +117,26 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// What someone is typing survives a re-render (live updates redraw lists all the time).
+// What someone is typing survives a re-render (live updates redraw lists all the time):
+// the text, and the focus and cursor of the field they were typing in.
 const drafts = new Map();
+let typing = null; // { key, start, end } of the draft field that has the focus
 export function draft(tag, key, attrs = {}) {
   const node = el(tag, attrs);
   node.value = drafts.get(key) || "";
   node.addEventListener("input", () => drafts.set(key, node.value));
+  const remember = () => { typing = { key, start: node.selectionStart, end: node.selectionEnd }; };
+  for (const event of ["focus", "input", "keyup", "select", "click"]) node.addEventListener(event, remember);
+  // A field taken out by a re-render loses the focus too: only a real blur forgets it.
+  node.addEventListener("blur", () => { if (node.isConnected && typing?.key === key) typing = null; });
+  if (typing?.key === key) {
+    const { start, end } = typing;
+    queueMicrotask(() => {
+      if (!node.isConnected || document.activeElement === node) return;
+      node.focus();
+      node.setSelectionRange(start, end);
+    });
+  }
   return node;
 }
 export function clearDraft(key) {

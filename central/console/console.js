@@ -369,8 +369,8 @@ async function loadGates() {
 function renderGates() {
   $("gate-list").replaceChildren(
     ...[...state.gates.values()].filter((g) => g.gate_id).map((g) =>
-      el("li", { class: g.online === false ? "sev-critical" : "", "data-gate": g.gate_id, onclick: () => showGate(g.gate_id) },
-        el("b", {}, g.gate_id), el("span", { class: "meta" }, ` node ${g.node_id || "-"} · ${g.online === null || g.online === undefined ? "never heard" : g.online ? "online" : "OFFLINE"}`))),
+      el("li", { class: g.online === false || g.at_node === false ? "sev-critical" : "", "data-gate": g.gate_id, onclick: () => showGate(g.gate_id) },
+        el("b", {}, g.gate_id), el("span", { class: "meta" }, ` node ${g.node_id || "-"} · ${g.online === null || g.online === undefined ? "never heard" : g.online ? "online" : "OFFLINE"}${g.at_node === false ? " · AWAY FROM ITS NODE" : ""}`))),
   );
   for (const g of state.gates.values()) {
     if (g.place) map.gateAt(g.gate_id, g.place.lon, g.place.lat, g.online === false ? "offline" : "", g.gate_id);
@@ -383,14 +383,17 @@ async function showGate(gateId) {
     guarded(() => get(`/passages?gate_id=${encodeURIComponent(gateId)}&limit=10`)),
     guarded(() => get(`/decisions?gate_id=${encodeURIComponent(gateId)}&limit=20`)),
   ]);
-  if (!passages || !decisions) return;
+  if (!passages || !decisions || state.selectedGate !== gateId) return;
   const verdictOf = new Map();
   for (const d of [...decisions].reverse()) verdictOf.set(d.passage_id, d);
-  const lanes = [...new Set(passages.map((p) => p.lane_id))];
-  const lane = el("select", { id: "override-lane" }, ...lanes.map((l) => el("option", { value: l }, l)));
-  const verdict = el("select", { id: "override-verdict" }, el("option", { value: "release" }, "release"), el("option", { value: "hold" }, "hold"));
-  const reason = draft("textarea", `override-${gateId}`, { id: "override-reason", placeholder: "reason (mandatory, recorded)" });
-  $("gate-detail").replaceChildren(
+  // Live updates redraw the passages only: the override form stays as it is, so an
+  // operator typing a reason keeps the focus and every keystroke.
+  let detail = $("gate-detail").firstElementChild;
+  if (!detail || detail.dataset.gate !== gateId) {
+    detail = el("div", { "data-gate": gateId }, el("div", { class: "passages" }), overrideForm(gateId));
+    $("gate-detail").replaceChildren(detail);
+  }
+  detail.querySelector(".passages").replaceChildren(
     el("h3", {}, `Gate ${gateId}: last passages`),
     el("table", {},
       el("tr", {}, el("th", {}, "closed"), el("th", {}, "lane"), el("th", {}, "read"), el("th", {}, "decision"), el("th", {}, "images")),
@@ -402,21 +405,43 @@ async function showGate(gateId) {
           el("td", {}, d ? `${d.verdict} ${d.reasons.join(",")}${d.executed ? " (barrier opened)" : ""}` : "-"),
           el("td", {}, ...images.filter((src) => /^(data:image\/|\/)/.test(src)).map((src) => el("img", { class: "evidence", src })), images.length ? "" : "none sent"));
       })),
-    lanes.length
-      ? el("form", { id: "override-form", class: "actions", onsubmit: (e) => {
-          e.preventDefault();
-          guarded(async () => {
-            if (!reason.value.trim()) throw new Error("a reason is required");
-            const result = await post(`/gates/${encodeURIComponent(gateId)}/lanes/${encodeURIComponent(lane.value)}/override`,
-              { verdict: verdict.value, reason: reason.value });
-            reason.value = "";
-            clearDraft(`override-${gateId}`);
-            $("notice").textContent = `override ${result.verdict} sent${result.published ? "" : " (stored; broker unreachable)"}`;
-            showGate(gateId);
-          });
-        } }, "Override ", lane, verdict, reason, el("button", { class: "danger" }, "Send override"))
-      : el("p", { class: "meta" }, "no passages: nothing to override"),
   );
+  setLanes(detail.querySelector("#override-lane"), [...new Set(passages.map((p) => p.lane_id))]);
+}
+
+function overrideForm(gateId) {
+  const lane = el("select", { id: "override-lane" });
+  const verdict = el("select", { id: "override-verdict" }, el("option", { value: "release" }, "release"), el("option", { value: "hold" }, "hold"));
+  const reason = draft("textarea", `override-${gateId}`, { id: "override-reason", placeholder: "reason (mandatory, recorded)" });
+  const none = el("p", { class: "meta no-lanes" }, "no passages: nothing to override");
+  const form = el("form", { id: "override-form", class: "actions", onsubmit: (e) => {
+    e.preventDefault();
+    guarded(async () => {
+      if (!lane.value) throw new Error("no passage in any lane: nothing to override");
+      if (!reason.value.trim()) throw new Error("a reason is required");
+      const result = await post(`/gates/${encodeURIComponent(gateId)}/lanes/${encodeURIComponent(lane.value)}/override`,
+        { verdict: verdict.value, reason: reason.value });
+      reason.value = "";
+      clearDraft(`override-${gateId}`);
+      $("notice").textContent = `override ${result.verdict} sent${result.published ? "" : " (stored; broker unreachable)"}`;
+      showGate(gateId);
+    });
+  } }, "Override ", lane, verdict, reason, el("button", { class: "danger" }, "Send override"));
+  return el("div", {}, form, none);
+}
+
+// The lanes that have passages, keeping the operator's choice; the form shows only
+// when there is something to override.
+function setLanes(select, lanes) {
+  const chosen = select.value;
+  const current = [...select.options].map((o) => o.value);
+  if (current.join("\n") !== lanes.join("\n")) {
+    select.replaceChildren(...lanes.map((l) => el("option", { value: l }, l)));
+    if (lanes.includes(chosen)) select.value = chosen;
+  }
+  const holder = select.closest("form").parentElement;
+  select.closest("form").hidden = lanes.length === 0;
+  holder.querySelector(".no-lanes").hidden = lanes.length > 0;
 }
 
 // ------------------------------------------------------------------ look-up

@@ -60,6 +60,19 @@ async def test_alert_appears_is_acknowledged_dispatched_and_answered_by_the_unit
     await alert.get_by_role("button", name="Acknowledge").click()
     await expect(alert.locator(".status")).to_have_text("acknowledged", timeout=TIMEOUT_MS)
 
+    # half-way through a note when the next alert arrives: the queue redraws, the note
+    # keeps its text and the focus (the operator types on)
+    note = alert.locator("input.note")
+    await note.fill("calling the haulier")
+    await _register(served, "EF456GH")
+    async with served.gate("ct-marisabella") as gate:
+        await gate.passage("EF456GH")
+        assert (await gate.next_decision()).verdict == Verdict.HOLD
+    other = console.locator("#alert-queue li.alert", has_text="EF456GH")
+    await expect(other).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(note).to_have_value("calling the haulier")
+    assert await console.evaluate("document.activeElement.value") == "calling the haulier"
+
     # the alert opened an incident for the movement: dispatch the nearest unit (rru-a)
     await console.locator("#tabs button[data-tab=incidents]").click()
     incident = console.locator("#incident-list li.incident", has_text="AB123CD")
@@ -127,12 +140,20 @@ async def test_gate_override_from_the_console_reaches_the_gate_box(
         await expect(page.locator("#gate-detail")).to_contain_text("QQ777QQ", timeout=TIMEOUT_MS)
         await form.get_by_role("button", name="Send override").click()
         await expect(page.locator("#error")).to_contain_text("reason is required")
-        await form.locator("#override-reason").fill(
-            "customs officer checked the papers at the gate"
-        )
+        reason = form.locator("#override-reason")
+        await reason.fill("customs officer checked the papers at the gate")
+        # A live update while the operator types (the next truck in the lane, held):
+        # the passages redraw, the half-written reason keeps its text and the focus.
+        later = await gate.passage("QQ888QQ")
+        assert (await gate.next_decision()).verdict == Verdict.HOLD
+        await expect(page.locator("#gate-detail")).to_contain_text("QQ888QQ", timeout=TIMEOUT_MS)
+        await expect(reason).to_have_value("customs officer checked the papers at the gate")
+        assert await page.evaluate("document.activeElement.id") == "override-reason"
         await form.get_by_role("button", name="Send override").click()
         released = await gate.next_decision()
-        assert (released.verdict, released.passage_id) == (Verdict.RELEASE, passage.passage_id)
+        # The lane's pending passage is the latest one: the truck at the barrier now.
+        assert (released.verdict, released.passage_id) == (Verdict.RELEASE, later.passage_id)
+        assert passage.passage_id != later.passage_id
     await expect(page.locator("#notice")).to_contain_text("override release sent")
 
 

@@ -17,6 +17,7 @@ from central.tables import DecisionRow, PassageRow, RejectedMessageRow
 from contract import topics
 from contract.messages import (
     CommandAck,
+    GatePosition,
     GateStatus,
     HoldReason,
     SealReading,
@@ -234,6 +235,40 @@ async def test_gate_going_offline_raises_an_alert(live: Live) -> None:
     gates = {g["gate_id"]: g for g in (await live.http.get("/api/v1/gates")).json()}
     assert gates["ct-parking"]["online"] is False
     assert gates["ct-parking"]["node_id"] == "marisabella-parking"
+
+
+async def test_a_gate_box_away_from_its_node_raises_one_alert_per_episode(live: Live) -> None:
+    status_topic = topics.gate_status("ct-parking")
+    moved = GatePosition(lat=41.2, lon=16.9, fix_time=datetime.now(UTC), mode=3, error_m=4.0)
+
+    def status(at_node: bool | None) -> bytes:
+        position = moved if at_node is not None else None
+        return GateStatus(
+            gate_id="ct-parking", online=True, position=position, at_node=at_node
+        ).to_json()
+
+    async with live.alerts() as alerts_seen, live.gate("ct-parking") as gate:
+        # at its node; moved away; still away; no fix for a while; still away
+        for at_node in (True, False, False, None, False):
+            await gate.publish(status_topic, status(at_node), retain=True)
+        first = await asyncio.wait_for(alerts_seen.get(), 15)
+        # back at its node, then away again: a second episode
+        for at_node in (True, False):
+            await gate.publish(status_topic, status(at_node), retain=True)
+        second = await asyncio.wait_for(alerts_seen.get(), 15)
+        await gate.publish(status_topic, b"", retain=True)  # leave no retained status behind
+
+    assert (first.rule, first.severity, first.gate_id) == (
+        "gate_box_off_node",
+        "critical",
+        "ct-parking",
+    )
+    assert (first.lat, first.lon) == (41.2, 16.9) and second.rule == "gate_box_off_node"
+    listed = (await live.http.get("/api/v1/alerts", params={"rule": "gate_box_off_node"})).json()
+    assert len(listed) == 2
+    gates = {g["gate_id"]: g for g in (await live.http.get("/api/v1/gates")).json()}
+    assert gates["ct-parking"]["at_node"] is False
+    assert gates["ct-parking"]["position"]["lat"] == 41.2
 
 
 async def test_passages_sent_while_central_is_down_are_decided_when_it_returns(

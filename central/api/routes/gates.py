@@ -32,6 +32,9 @@ async def list_gates(session: SessionDep) -> list[GatePublic]:
                 agent_version=row.agent_version,
                 sent_at=row.sent_at,
                 received_at=row.received_at,
+                devices=row.devices or {},
+                position=row.position,
+                at_node=row.at_node,
             )
         )
     return gates
