@@ -50,7 +50,9 @@ async def test_open_cycle_through_the_driver(host: GateIoHost, plc: BarrierPlc) 
     assert host.hardware.relay is True
     await plc.force_loops(arrival=None)  # the truck has passed: auto-close
     status = await plc.wait_for_state({PlcState.CLOSED}, timeout_s=3)
-    assert status.state == PlcState.CLOSED and 0 < status.last_motion_ms < 400
+    # 150 ms of travel, measured by the controller's own loop: late ticks on a busy
+    # machine add to it, so only its order of magnitude is checked.
+    assert status.state == PlcState.CLOSED and 150 <= status.last_motion_ms < 1500
 
 
 async def test_a_fault_comes_back_as_a_value_and_blocks_opening(
