@@ -17,6 +17,7 @@ import httpx
 import pytest
 import serial_asyncio_fast
 import yaml
+from edge_support import logged, running, until
 
 from contract import GateStatus, topics
 from contract.bus import client
@@ -82,28 +83,6 @@ async def receiver_on(port: str) -> AsyncIterator[Receiver]:
         writer.close()
 
 
-@contextlib.asynccontextmanager
-async def running(monitor: PositionMonitor) -> AsyncIterator[None]:
-    task = asyncio.create_task(monitor.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(1 for r in caplog.records if text in r.getMessage())
-
-
 def gnss(receiver: dict[str, object]) -> GnssConfig:
     return GnssConfig.model_validate({"receiver": receiver, "site": "bari", "node": "vittoria"})
 
@@ -149,7 +128,7 @@ async def test_an_unsure_fix_keeps_the_last_sure_answer(
     changes: list[bool | None] = []
     monitor = PositionMonitor(gnss({"type": "nmea", "port": box_end}))
     monitor.on_change = lambda: changes.append(monitor.at_node)
-    async with running(monitor), receiver_on(receiver_end) as rx:
+    async with running(monitor.run), receiver_on(receiver_end) as rx:
         await until(lambda: monitor.connected, 30)  # opening the line flushes its input
         assert monitor.at_node is None  # no fix yet
         await rx.send(0)
@@ -191,7 +170,7 @@ async def test_a_receiver_that_is_not_there_yet_drops_out_once_and_returns_once(
     monitor = PositionMonitor(gnss({"type": "nmea", "port": str(b)}))
     socat: asyncio.subprocess.Process | None = None
     try:
-        async with running(monitor):
+        async with running(monitor.run):
             await until(lambda: monitor.health.available is False, 30)
             socat_binary = shutil.which("socat")
             if socat_binary is None:
@@ -221,7 +200,7 @@ async def test_a_silent_receiver_makes_at_node_unknown(
     receiver_end, box_end = pty_pair
     config = gnss({"type": "nmea", "port": box_end}).model_copy(update={"stale_after_s": 2.0})
     monitor = PositionMonitor(config)
-    async with running(monitor), receiver_on(receiver_end) as rx:
+    async with running(monitor.run), receiver_on(receiver_end) as rx:
         await until(lambda: monitor.connected, 30)
         # one fix (closed by the driver's 1.5 s idle flush, within stale_after_s), then silence
         await rx.send(0, cycles=1)
@@ -242,7 +221,7 @@ async def test_gpsd_first_unsure_fix_is_at_node_then_surely_away(
     port = gpsd(gpsd_end)
     metrics = EdgeMetrics()
     monitor = PositionMonitor(gnss({"type": "gpsd", "port": port}), metrics=metrics)
-    async with running(monitor), receiver_on(receiver_end) as rx:
+    async with running(monitor.run), receiver_on(receiver_end) as rx:
         await until(monitor.ready.is_set, 30)
         # gpsd needs a few sentences to recognise NMEA: repeat until a fix comes through
         while monitor.check is None:

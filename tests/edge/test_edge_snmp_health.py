@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from edge_support import logged, running, until
 
 from contract import GateStatus, topics
 from contract.bus import client
@@ -37,28 +37,9 @@ def target(sim: SnmpDeviceSim, *, poll_interval_s: float = 30.0) -> SnmpTarget:
     )
 
 
-async def until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def monitoring(monitor: SnmpHealthMonitor) -> AsyncIterator[None]:
-    task = asyncio.create_task(monitor.run())
-    try:
-        if monitor.config.traps is not None:
-            await until(lambda: monitor.receiver is not None)
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return sum(1 for r in caplog.records if text in r.getMessage())
+def monitoring(monitor: SnmpHealthMonitor) -> contextlib.AbstractAsyncContextManager[None]:
+    traps = monitor.config.traps is not None
+    return running(monitor.run, (lambda: monitor.receiver is not None) if traps else None)
 
 
 async def test_traps_bring_problems_in_at_once_and_each_is_logged_once(

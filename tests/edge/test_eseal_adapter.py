@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 import yaml
+from edge_support import running as run_task
+from edge_support import until
 
 from contract import SealState, utc_now
 from drivers.eseal import derive_tag_key
@@ -50,23 +52,8 @@ def config(sim: EsealReaderSim, **changes: object) -> EsealConfig:
     return EsealConfig.model_validate(fields)
 
 
-@contextlib.asynccontextmanager
-async def running(adapter: EsealAdapter) -> AsyncIterator[None]:
-    task = asyncio.create_task(adapter.run())
-    try:
-        await until(lambda: adapter.health.available is True)
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+def running(adapter: EsealAdapter) -> contextlib.AbstractAsyncContextManager[None]:
+    return run_task(adapter.run, lambda: adapter.health.available is True)
 
 
 def seals(seen: list[Observation]) -> list[SealObservation]:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from edge_support import running as run_task
+from edge_support import until
 
 from contract import Passage, SealState, utc_now
 from corridor.broker import free_port
@@ -48,23 +50,10 @@ def config(sim: NiiScannerSim, **changes: object) -> ScannerConfig:
     return ScannerConfig.model_validate(fields)
 
 
-@contextlib.asynccontextmanager
-async def running(adapter: ScannerAdapter) -> AsyncIterator[None]:
-    task = asyncio.create_task(adapter.run())
-    try:
-        await until(lambda: adapter.health.available is True and adapter._scanner is not None)
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+def running(adapter: ScannerAdapter) -> contextlib.AbstractAsyncContextManager[None]:
+    return run_task(
+        adapter.run, lambda: adapter.health.available is True and adapter._scanner is not None
+    )
 
 
 def trip(within_s: float) -> Trip:
