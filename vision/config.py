@@ -94,8 +94,9 @@ class VisionConfig(BaseModel):
         default=1,
         ge=1,
         le=8,
-        description="Frames of a burst read at once, each worker with its own copy of the "
-        "models (about 20 MB more) and one onnxruntime thread unless `threads` says otherwise. "
+        description="Frames of a burst read at once, each worker beyond the first with its own "
+        "copy of the models (about 20 MB more), each with one onnxruntime thread unless "
+        "`threads` says otherwise. "
         "2 on a box with 2 free cores: a five-view container passage 0.9 s instead of "
         "1.0 s; slower when other work shares the cores (docs/vision.md).",
     )

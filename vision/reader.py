@@ -122,10 +122,13 @@ class LaneVision:
 
     def __init__(self, config: VisionConfig | None = None) -> None:
         self.config = config or VisionConfig()
+        # Frames read at once share the cores: each reader then runs one thread.
+        parallel = self.config.view_workers > 1
+        threads = self.config.threads or (1 if parallel else 0)
         self.spotter = TextSpotter(
             self.config.det_max_side,
             self.config.min_text_score,
-            self.config.threads,
+            threads,
             self.config.rec_min_width,
         )
         self.formats = formats_for(self.config.regions, self.config.plate_patterns)
@@ -134,21 +137,19 @@ class LaneVision:
             self.detector = RegionDetector(
                 self.config.detector_model or DEFAULT_MODEL,
                 self.config.detector_min_score,
-                self.config.threads,
+                threads,
             )
         self._fits: dict[str, PlateText | None] = {}
         # How frames were read: `classic` counts frames its rows settled and frames
         # that fell back to full text detection.
         self.stats: Counter[str] = Counter()
-        # Readers for a burst's frames at once (`view_workers`), each taken from the
-        # queue for one frame: a reader's engine is never shared between threads.
+        # Readers for a burst's frames at once (`view_workers`): this one and copies,
+        # each taken from the queue for one frame, so no engine serves two threads.
         self._workers: queue.SimpleQueue[LaneVision] = queue.SimpleQueue()
-        self._worker_count = self.config.view_workers if self.config.view_workers > 1 else 0
-        for _ in range(self._worker_count):
+        self._workers.put(self)
+        for _ in range(self.config.view_workers - 1):
             worker = LaneVision(
-                self.config.model_copy(
-                    update={"view_workers": 1, "threads": self.config.threads or 1}
-                )
+                self.config.model_copy(update={"view_workers": 1, "threads": threads})
             )
             worker.stats = self.stats  # one tally (a diagnostic count: the GIL suffices)
             self._workers.put(worker)
@@ -371,9 +372,10 @@ class LaneVision:
 
     def read_frames(self, frames: Sequence[Frame]) -> list[FrameReads | None]:
         """Each frame's reads in order (None for a frame that is not an image)."""
-        if self._worker_count < 2 or len(frames) < 2:
+        workers = self.config.view_workers
+        if workers < 2 or len(frames) < 2:
             return [self.read_or_skip(frame) for frame in frames]
-        with ThreadPoolExecutor(min(self._worker_count, len(frames))) as pool:
+        with ThreadPoolExecutor(min(workers, len(frames))) as pool:
             return list(pool.map(self.read_on_a_free_worker, frames))
 
     def read_on_a_free_worker(self, frame: Frame) -> FrameReads | None:
