@@ -49,6 +49,11 @@ class VisionConfig(BaseModel):
         description="`classic`: candidate plate rows recognised before falling back to "
         "full text detection.",
     )
+    classic_yolo: bool = Field(
+        default=True,
+        description="`classic`: look for character rows in the YOLO detector's plate boxes "
+        "first, then in the OpenCV edge-density boxes.",
+    )
     classic_min_confidence: float = Field(
         default=0.85,
         ge=0,

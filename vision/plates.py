@@ -121,7 +121,9 @@ MAX_SWAPS = 3  # more corrections than this and the read is not a plate
 DROP_COST = 0.8
 # ...except marks that plates carry between characters (a coat of arms, a sticker,
 # a hyphen or dot) and OCR reads as a round or thin glyph: dropping one is cheap.
-STRAY_MARKS = frozenset("O0QDI1")
+# Czech plates carry two round inspection stickers stacked between the district and
+# the number: read as one glyph, that is an 8 (`1B285790` for 1B2 5790).
+STRAY_MARKS = frozenset("O0QDI18")
 STRAY_DROP_COST = 0.1
 
 

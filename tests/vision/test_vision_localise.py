@@ -140,3 +140,39 @@ def test_containers_keep_full_text_detection() -> None:
     scene = render_plate_scene(np.random.default_rng(2), region="eu")
     vision.read_frame(scene.image)
     assert vision.stats["classic_rows"] == vision.stats["classic_fallbacks"] == 0
+
+
+def test_inside_a_sure_plate_box_a_numbers_only_read_is_strong() -> None:
+    vision = LaneVision(VisionConfig(regions=["us"], read_containers=False))
+    image, box = street(3), (10, 10, 200, 60)
+    assert vision.strong_plate(TextLine("9185914", 0.99, box), image, "v", in_plate=True)
+    # ...but still not a short one, a weak one, or a state name
+    assert vision.strong_plate(TextLine("2014", 0.99, box), image, "v", in_plate=True) is None
+    assert vision.strong_plate(TextLine("9185914", 0.6, box), image, "v", in_plate=True) is None
+    assert vision.strong_plate(TextLine("TEXAS", 0.99, box), image, "v", in_plate=True) is None
+
+
+def test_detector_rows_come_after_the_localisers_first_and_are_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import vision.reader
+    from vision.synth_vehicle import render_vehicle_scene
+
+    with_yolo = LaneVision(VisionConfig(regions=["eu", "br", "us"], read_containers=False))
+    without = LaneVision(VisionConfig(read_containers=False, classic_yolo=False))
+    assert with_yolo.detector is not None and without.detector is None
+    scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(6)]
+    for scene in scenes:
+        rows = list(with_yolo.candidate_rows(scene.image))
+        flags = [sure for _, sure in rows]
+        assert not any(flags[: vision.reader.LOCALISER_FIRST])
+        boxes = [row.box for row, _ in rows]
+        assert all(iou(a, b) <= 0.5 for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+        assert not any(flag for _, flag in without.candidate_rows(scene.image))
+    # With the detector asked first, its sure boxes hold the rendered plates.
+    monkeypatch.setattr(vision.reader, "LOCALISER_FIRST", 0)
+    found = 0
+    for scene in scenes:
+        row, sure = next(with_yolo.candidate_rows(scene.image), (None, False))
+        found += bool(sure and row and any(overlaps(row.box, o.box) for o in scene.objects))
+    assert found >= 4

@@ -49,6 +49,7 @@ def test_normalize_keeps_only_letters_and_digits() -> None:
         ("8A123CD", "BA123CD"),  # 8 read for B
         ("1B2:5790", "1B25790"),  # Czech plate, the sticker read as a colon
         ("RK0565AV", "RK565AV"),  # coat of arms between district and number read as 0
+        ("1B285790", "1B25790"),  # Czech plate, the two stacked stickers read as 8
     ],
 )
 def test_eu_formats_correct_confusions(raw: str, want: str) -> None:
