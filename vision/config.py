@@ -51,8 +51,8 @@ class VisionConfig(BaseModel):
     )
     classic_yolo: bool = Field(
         default=True,
-        description="`classic`: look for character rows in the YOLO detector's plate boxes "
-        "first, then in the OpenCV edge-density boxes.",
+        description="`classic`: also read the character rows in the YOLO detector's sure "
+        "plate boxes, after the localiser's first two rows.",
     )
     classic_min_confidence: float = Field(
         default=0.85,

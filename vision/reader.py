@@ -189,11 +189,16 @@ class LaneVision:
                 continue
             crop = image[y1:y2, x1:x2]
             if region.kind == "plate":
-                # One line fills a plate box: recognition alone (~15 ms) usually
-                # reads it; text detection runs only when that read fits no format.
-                text, score = self.spotter.recognise(crop)
-                if score >= self.config.min_text_score and self.interpret(text):
-                    lines.append(TextLine(text, score, (x1, y1, x2, y2)))
+                # The registration is the largest row of characters in a plate box
+                # (a US box also holds a state name and a slogan): recognition alone
+                # (~15 ms) reads that row; text detection runs only when no row read
+                # fits a format.
+                row = character_row(to_gray(image), region.box)
+                line = None
+                if row is not None:
+                    line = self.read_line(image, row.with_margin(*ROW_MARGINS[0], image.shape))
+                if line is not None and self.interpret(line.text):
+                    lines.append(line)
                     continue
             for line in self.spotter.spot(crop):
                 bx1, by1, bx2, by2 = line.box
