@@ -301,7 +301,7 @@ def main() -> None:
     plate_options: dict[str, dict[str, Any]] = {
         "ocr, all regions": {"detector": "ocr"},
         "classic, all regions": {"detector": "classic"},
-        "classic without detector rows, all regions": {"classic_yolo": False},
+        "classic + detector rows, all regions": {"classic_yolo": True},
         "ocr, site region": {"detector": "ocr", "site_region": True},
         "classic, site region": {"detector": "classic", "site_region": True},
         "ocr, detected lines padded to 320, all regions": {"detector": "ocr", "rec_min_width": 320},
@@ -313,8 +313,8 @@ def main() -> None:
         "ocr det 960": {"detector": "ocr"},
         "ocr det 960, 1 onnxruntime thread": {"detector": "ocr", "threads": 1},
         "ocr det 640": {"detector": "ocr", "det_max_side": 640},
-        "classic rows + detector rows, fallback ocr det 960 (default)": {"detector": "classic"},
-        "classic rows without detector rows": {"classic_yolo": False},
+        "classic rows, fallback ocr det 960 (default)": {"detector": "classic"},
+        "classic rows + detector rows": {"classic_yolo": True},
         "classic rows, 1 onnxruntime thread": {"detector": "classic", "threads": 1},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows, fallback ocr det 960": {"detector": "classic", "classic_max_rows": 2},
@@ -354,8 +354,8 @@ Load average when the run started: {load_at_start} (at the end: above).
 Timings are wall-clock on the shared 2-core machine (the load average is other
 work; this run's niceness: {os.nice(0)}); CPU ms is all threads of the process.
 Plate rows read plates only (`read_containers: false`), which is what lets `classic` skip
-text detection; `classic` rows include rows in the detector's sure plate boxes
-(`classic_yolo`, after the localiser's first two) unless said.
+text detection; "detector rows" adds the rows in the detector's sure plate boxes
+(`classic_yolo`, after the localiser's first two).
 
 ### Plates: labelled plate among the reads
 

@@ -50,7 +50,7 @@ class VisionConfig(BaseModel):
         "full text detection.",
     )
     classic_yolo: bool = Field(
-        default=True,
+        default=False,
         description="`classic`: also read the character rows in the YOLO detector's sure "
         "plate boxes, after the localiser's first two rows.",
     )

@@ -158,8 +158,8 @@ def test_detector_rows_come_after_the_localisers_first_and_are_flagged(
     import vision.reader
     from vision.synth_vehicle import render_vehicle_scene
 
-    with_yolo = LaneVision(VisionConfig(regions=["eu", "br", "us"], read_containers=False))
-    without = LaneVision(VisionConfig(read_containers=False, classic_yolo=False))
+    with_yolo = LaneVision(VisionConfig(read_containers=False, classic_yolo=True))
+    without = LaneVision(VisionConfig(read_containers=False))  # the default: no detector
     assert with_yolo.detector is not None and without.detector is None
     scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(6)]
     for scene in scenes:
