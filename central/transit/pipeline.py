@@ -14,11 +14,10 @@ movement's state is never judged twice from the same starting point.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,14 +136,14 @@ class TransitPipeline:
                 self.resolve,
                 self.place,
                 self.judge,
-                self.store_fix,
+                self.store,
             ),
             "seals": (
                 self.decode_seal_event,
                 self.dedupe,
                 self.resolve,
                 self.judge,
-                self.store_seal_event,
+                self.store,
             ),
         }
 
@@ -467,15 +466,26 @@ class TransitPipeline:
 
     # ----------------------------------------------------------------- store
 
-    async def store_fix(self, inbound: TransitInbound) -> None:
-        async with self._storing(inbound, TransitFixRow) as session:
-            session.add(self._row(inbound))
-            await self._store_outcome(session, inbound)
-
-    async def store_seal_event(self, inbound: TransitInbound) -> None:
-        async with self._storing(inbound, TransitSealEventRow) as session:
-            session.add(self._row(inbound))
-            await self._store_outcome(session, inbound)
+    async def store(self, inbound: TransitInbound) -> None:
+        """One transaction: the fix or seal event, the state it led to, its alerts. A
+        message stored before (its id is the key) is a duplicate: nothing of this run
+        is kept."""
+        row = self._row(inbound)
+        try:
+            async with self.sessions.begin() as session:
+                session.add(row)
+                await self._store_outcome(session, inbound)
+        except IntegrityError:
+            async with self.sessions() as session:
+                if await session.get(type(row), row.message_id) is None:
+                    raise
+            self.stats.duplicates += 1
+            self._seen(row.message_id)
+            inbound.done, inbound.alerts = True, []
+            return
+        self.stats.transactions += 1
+        self._seen(row.message_id)
+        self._remember(inbound)
 
     @staticmethod
     def _row(inbound: TransitInbound) -> TransitFixRow | TransitSealEventRow:
@@ -510,28 +520,6 @@ class TransitPipeline:
             lat=event.lat,
             lon=event.lon,
         )
-
-    @contextlib.asynccontextmanager
-    async def _storing(
-        self, inbound: TransitInbound, table: type[TransitFixRow] | type[TransitSealEventRow]
-    ) -> AsyncIterator[AsyncSession]:
-        """One transaction: the message, the state it led to, its alerts. A message stored
-        before (its id is the key) is a duplicate: nothing of this run is kept."""
-        message_id = inbound.message.message_id
-        try:
-            async with self.sessions.begin() as session:
-                yield session
-        except IntegrityError:
-            async with self.sessions() as session:
-                if await session.get(table, message_id) is None:
-                    raise
-            self.stats.duplicates += 1
-            self._seen(message_id)
-            inbound.done, inbound.alerts = True, []
-            return
-        self.stats.transactions += 1
-        self._seen(message_id)
-        self._remember(inbound)
 
     async def _store_outcome(self, session: AsyncSession, inbound: TransitInbound) -> None:
         if inbound.context is None:
