@@ -182,6 +182,7 @@ class LaneVision:
         if self.detector is None or self.config.detector != "yolo":
             return self.spotter.spot(image)
         lines: list[TextLine] = []
+        gray = to_gray(image)
         for region in self.detector.detect(image):
             margin = 0.1 if region.kind == "plate" else 0.4
             x1, y1, x2, y2 = expand(region.box, margin, image.shape)
@@ -193,7 +194,7 @@ class LaneVision:
                 # (a US box also holds a state name and a slogan): recognition alone
                 # (~15 ms) reads that row; text detection runs only when no row read
                 # fits a format.
-                row = character_row(to_gray(image), region.box)
+                row = character_row(gray, region.box)
                 line = None
                 if row is not None:
                     line = self.read_line(image, row.with_margin(*ROW_MARGINS[0], image.shape))
@@ -252,12 +253,12 @@ class LaneVision:
             seen.append(row)
             return True
 
-        localised = plate_rows(image)
+        gray = to_gray(image)
+        localised = plate_rows(gray)
         for row in itertools.islice(localised, LOCALISER_FIRST):
             if new(row):
                 yield row, False
-        if self.detector is not None and self.config.detector == "classic":
-            gray = to_gray(image)
+        if self.detector is not None:
             for region in self.detector.detect(image):
                 if region.kind == "plate" and region.score >= SURE_PLATE:
                     boxed = character_row(gray, region.box)

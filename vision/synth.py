@@ -104,7 +104,7 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def perspective(
-    rng: np.random.Generator, patch: np.ndarray, strength: float
+    rng: np.random.Generator, patch: np.ndarray, strength: float, flags: int = cv2.INTER_LINEAR
 ) -> tuple[np.ndarray, np.ndarray]:
     """Warp a patch with a mild random homography; returns (warped, mask of its area)."""
     h, w = patch.shape[:2]
@@ -114,7 +114,7 @@ def perspective(
     dst -= dst.min(axis=0)
     size = (int(dst[:, 0].max()) + 1, int(dst[:, 1].max()) + 1)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    warped = cv2.warpPerspective(patch, matrix, size, flags=cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(patch, matrix, size, flags=flags)
     area = cv2.warpPerspective(np.full((h, w), 255, np.uint8), matrix, size)
     return warped, area
 
@@ -128,7 +128,7 @@ def place(
     alpha = area[: y2 - y, : x2 - x, None].astype(np.float32) / 255.0
     region = img[y:y2, x:x2].astype(np.float32)
     blended = region * (1 - alpha) + patch[: y2 - y, : x2 - x].astype(np.float32) * alpha
-    img[y:y2, x:x2] = blended.astype(np.uint8)
+    img[y:y2, x:x2] = blended.astype(img.dtype)
     ys, xs = np.nonzero(area[: y2 - y, : x2 - x] > 127)
     return x + int(xs.min()), y + int(ys.min()), x + int(xs.max()), y + int(ys.max())
 

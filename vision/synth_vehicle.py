@@ -31,6 +31,8 @@ from vision.synth import (
     SynthObject,
     SynthScene,
     paste,
+    perspective,
+    place,
     random_plate_text,
     text_mask,
 )
@@ -371,25 +373,13 @@ def vehicle(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.nd
 def place_patch(
     img: np.ndarray, patch: np.ndarray, x: int, y: int, rng: np.random.Generator, strength: float
 ) -> tuple[int, int, int, int] | None:
-    """Warp a patch a little and composite it; its box in the image, None if off frame."""
-    ph, pw = patch.shape[:2]
-    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
-    dst = src + rng.uniform(-strength, strength, (4, 2)).astype(np.float32) * np.array(
-        [pw, ph], np.float32
-    )
-    dst -= dst.min(axis=0)
-    size = (int(dst[:, 0].max()) + 1, int(dst[:, 1].max()) + 1)
-    matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    warped = cv2.warpPerspective(patch, matrix, size, flags=cv2.INTER_AREA)
-    area = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), matrix, size)
-    H, W = img.shape[:2]
-    if x < 0 or y < 0 or x + size[0] >= W or y + size[1] >= H:
+    """Warp a patch a little and composite it; its box in the image, None (and nothing
+    drawn) unless it lies wholly inside."""
+    warped, area = perspective(rng, patch, strength, cv2.INTER_AREA)
+    h, w = area.shape
+    if x < 0 or y < 0 or x + w >= img.shape[1] or y + h >= img.shape[0]:
         return None
-    alpha = area[:, :, None].astype(np.float32) / 255.0
-    region = img[y : y + size[1], x : x + size[0]]
-    img[y : y + size[1], x : x + size[0]] = region * (1 - alpha) + warped.astype(np.float32) * alpha
-    ys, xs = np.nonzero(area > 127)
-    return x + int(xs.min()), y + int(ys.min()), x + int(xs.max()), y + int(ys.max())
+    return place(img, warped, area, x, y)
 
 
 def yaw(rng: np.random.Generator, w: int, h: int) -> np.ndarray:

@@ -112,8 +112,7 @@ def render_dataset(count: int, imgsz: int, seed: int, containers: float, jobs: i
     work = [(data, i, imgsz, seed, containers) for i in range(count)]
     with ProcessPoolExecutor(max(1, jobs)) as pool:
         done = pool.map(render_one, work, chunksize=32)
-        for _ in tqdm(done, total=count, desc="rendering scenes", unit="img"):
-            pass
+        list(tqdm(done, total=count, desc="rendering scenes", unit="img"))  # wait, with a bar
     names = {v: k for k, v in CLASS_IDS.items()}
     yaml_path.write_text(
         f"path: {data}\ntrain: images/train\nval: images/val\n"
