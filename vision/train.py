@@ -4,7 +4,7 @@ Runs in the training venv only (`make train`: torch + ultralytics, the `train`
 extra); the edge runtime needs just the exported ONNX file and onnxruntime.
 
     .venv-train/bin/python -m vision.train --images 3000 --hours 1.0
-    python -m vision.train --device 0 --images 16000 --jobs 14 --batch 64 --hours 0.1  # GPU
+    python -m vision.train --device 0 --images 24000 --batch 128 --workers 15 --hours 0.108  # GPU
 
 Everything is offline: the data set is rendered by `vision.synth_vehicle` (plates
 on vehicles) and `vision.synth` (container codes), the network is
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--model", default="yolo11n.yaml", help="architecture yaml, or a .pt to go on from"
     )
-    parser.add_argument("--containers", type=float, default=0.3, help="share of container scenes")
+    parser.add_argument("--containers", type=float, default=0.25, help="share of container scenes")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="render processes")
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device such as 0")
     parser.add_argument("--batch", type=int, default=16)
