@@ -14,7 +14,7 @@ from central.pipeline import Pipeline
 from central.settings import CentralSettings
 from central.site import Site, load_site
 from central.transit.service import TransitService
-from contract.bus import cancel_and_wait
+from contract.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -107,16 +106,3 @@ async def connected(
     finally:
         with contextlib.suppress(aiomqtt.MqttError):
             await mqtt.__aexit__(None, None, None)
-
-
-async def cancel_and_wait(task: asyncio.Task[Any], *, every_s: float = 1.0) -> None:
-    """Cancel a task that uses the bus and wait for it to end.
-
-    Python 3.11's `asyncio.wait_for` (inside aiomqtt and pymodbus) can swallow a
-    cancellation that lands just as the awaited reply arrives, and the task runs on;
-    so cancel again until it is really done."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=every_s)
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        task.result()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import random
 import secrets
 import shutil
 import signal
@@ -41,10 +42,32 @@ class BrokerError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback TCP port nothing listens on now, for a process to bind a moment later.
+
+    Taken below the kernel's ephemeral range: ports from that range are also handed to every
+    outgoing connection on the machine, which can take the port before its server binds it.
+    """
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = random.randrange(PORTS_FROM, low) if low > PORTS_FROM + 1000 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            chosen: int = s.getsockname()[1]
+            return chosen
+    raise BrokerError("no free loopback port in 100 tries")
+
+
+PORTS_FROM = 20000  # above the registered ports most services on a box listen on
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0  # not Linux: let the kernel choose
 
 
 def find_mosquitto() -> str:
@@ -177,10 +200,15 @@ class Broker:
         self.passwords: dict[str, str] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
-        self.ca_file, cert, key = write_tls_files(directory)
+        self.ca_file, self._cert, self._key = write_tls_files(directory)
         for user in [CENTRAL_USER, TELEMATICS_USER, OBSERVER_USER, *gate_ids]:
             self._add_user(check_id(user))
         (directory / "acl").write_text(acl_text())
+        self._port_chosen = port is None  # ours to change until the broker first started
+        self._write_config()
+
+    def _write_config(self) -> None:
+        directory = self.directory
         (directory / "mosquitto.conf").write_text(
             "\n".join(
                 [
@@ -199,8 +227,8 @@ class Broker:
                     "set_tcp_nodelay true",  # QoS 1 round trips: Nagle adds ~45 ms per hop
                     f"listener {self.port} 127.0.0.1",
                     f"cafile {self.ca_file}",
-                    f"certfile {cert}",
-                    f"keyfile {key}",
+                    f"certfile {self._cert}",
+                    f"keyfile {self._key}",
                     "",
                 ]
             )
@@ -244,12 +272,25 @@ class Broker:
     def start(self, timeout_s: float = 10.0) -> None:
         if self.running:
             return
-        self._proc = subprocess.Popen(
-            [find_mosquitto(), "-c", str(self.directory / "mosquitto.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self._wait_ready(timeout_s)
+        for _ in range(3):
+            self._proc = subprocess.Popen(
+                [find_mosquitto(), "-c", str(self.directory / "mosquitto.conf")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                self._wait_ready(timeout_s)
+                break
+            except BrokerError as e:
+                # free_port() only said the port was free a moment ago: another process may
+                # have bound it since. Before the first start no client knows it: take another.
+                if not (self._port_chosen and "address already in use" in str(e).lower()):
+                    raise
+                self.port = free_port()
+                self._write_config()
+        else:
+            raise BrokerError("mosquitto could not bind a free port in three tries")
+        self._port_chosen = False
         log.info("mosquitto listening with TLS on 127.0.0.1:%d", self.port)
 
     def _wait_ready(self, timeout_s: float) -> None:

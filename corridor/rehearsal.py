@@ -43,8 +43,9 @@ from contract import (
     parse_gate_event,
     topics,
 )
-from contract.bus import MqttError, cancel_and_wait, client
+from contract.bus import MqttError, client
 from contract.signing import generate_keypair
+from contract.tasks import cancel_and_wait
 from corridor.broker import OBSERVER_USER, Broker, free_port
 from corridor.transit_rehearsal import TransitUnits, central_config, check_alert_times
 from drivers.eseal import derive_tag_key
@@ -58,6 +59,11 @@ from simulators.scanner import NiiScannerSim
 from simulators.scenario.model import Arrival, Scenario, ScenarioError, SealSeen, Step
 
 log = logging.getLogger(__name__)
+
+
+class PortTaken(Exception):
+    """A process exited at start because another bound its port first."""
+
 
 Echo = Callable[[str], None]
 REFRESH_S = 2.0  # how often a long wait also asks central's API what it has
@@ -338,8 +344,11 @@ class Rehearsal:
     def _check_alive(self) -> None:
         for name, proc in self._procs.items():
             if proc.poll() is not None:
-                tail = (self.workdir / f"{name}.log").read_text()[-3000:]
+                tail = self._log_tail(name)
                 raise ScenarioError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def _log_tail(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text()[-3000:]
 
     async def _start_central(self) -> None:
         assert self.broker is not None
@@ -359,13 +368,23 @@ class Rehearsal:
         }
         config.update(central_config(self.scenario))  # units in transit, if any
         (self.workdir / "central.yaml").write_text(yaml.safe_dump(config))
-        port = free_port()
+        for attempt in range(3):
+            try:
+                await self._central_up(free_port())
+                return
+            except PortTaken:
+                # free_port() only said the port was free a moment ago; another process on
+                # this machine may bind it first. Central then exits at start: try another.
+                log.warning("central's port was taken before it bound (try %d of 3)", attempt + 1)
+        raise ScenarioError("central could not bind a free port in three tries")
+
+    async def _central_up(self, port: int) -> None:
         self.central_url = f"http://127.0.0.1:{port}"
         self._spawn("central", ["central", "run", "--config", "central.yaml", "--port", str(port)])
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(base_url=self.central_url, timeout=2) as http:
             while True:
-                self._check_alive()
+                self._check_central_alive()
                 with contextlib.suppress(httpx.HTTPError):
                     health = (await http.get("/api/v1/health")).json()
                     if health.get("mqtt_connected"):
@@ -373,6 +392,13 @@ class Rehearsal:
                 if time.monotonic() > deadline:
                     raise ScenarioError("central did not come up in 60 s (see central.log)")
                 await asyncio.sleep(0.2)
+
+    def _check_central_alive(self) -> None:
+        proc = self._procs["central"]
+        if proc.poll() is not None and "address already in use" in self._log_tail("central"):
+            del self._procs["central"]
+            raise PortTaken
+        self._check_alive()
 
     def _node_of(self, gate_id: str) -> str:
         for node in self.scenario.site_data.get("nodes", []):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import json
 import logging
 import time
@@ -34,6 +33,7 @@ import httpx
 from contract import topics
 from contract.bus import BrokerSettings, MqttError, client
 from contract.messages import SealEvent, SealState
+from contract.tasks import cancel_and_wait
 from corridor.broker import TELEMATICS_USER, Broker
 from geofences import sites
 from simulators.scenario.model import ExpectedAlert, Scenario, ScenarioError, SealEventStep, Unit
@@ -180,9 +180,7 @@ class TransitUnits:
         drives, pacer = self._tasks[:-1], self._tasks[-1]
         try:
             await asyncio.gather(*drives)
-            pacer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pacer
+            await cancel_and_wait(pacer)
             end_s = max((d.send_s[-1] for d in self.drives if d.send_s), default=0.0)
             await self._move_clock(max(end_s, self.clock_s))
             self._say(f"units: {self.published} messages sent; central's clock at {end_s:.0f} s")

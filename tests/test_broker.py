@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from contract import topics
 from contract.bus import BrokerSettings, client
-from corridor.broker import Broker
+from corridor.broker import Broker, BrokerError
 
 
 async def _first_payload(sub: aiomqtt.Client, timeout_s: float = 5.0) -> bytes:
@@ -71,3 +73,31 @@ async def test_plain_tcp_and_untrusted_tls_are_refused(broker: Broker) -> None:
     with pytest.raises(aiomqtt.MqttError):
         async with untrusted:
             pass
+
+
+async def test_a_port_taken_before_the_first_start_is_given_up_for_another(
+    tmp_path: Path,
+) -> None:
+    broker = Broker(tmp_path / "broker", ["gate-a"])
+    taken = broker.port
+    with socket.socket() as squatter:  # another process binds the port free_port() chose
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        with broker:
+            assert broker.port != taken
+            async with client(broker.settings("gate-a", "moved-port")) as gate_a:
+                await gate_a.publish(topics.gate_status("gate-a"), b"up", qos=1)
+            broker.kill()  # after the first start the port is known to clients: it stays
+            broker.start()
+            assert f"listener {broker.port} " in (tmp_path / "broker/mosquitto.conf").read_text()
+
+
+def test_a_port_given_by_the_caller_is_never_changed(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        broker = Broker(tmp_path / "broker", ["gate-a"], port=port)
+        with pytest.raises(BrokerError, match=r"(?i)address already in use"):
+            broker.start()
+        assert broker.port == port

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,7 +26,10 @@ Status = Literal["read", "repaired", "unverified"]
 
 # Look-alikes of the other kind, per position class. Several options are tried and
 # the check digit must pick exactly one.
-AS_LETTER = {"0": "ODQ", "1": "IJ", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
+# A 1 may be an I, a J or a serif T: J and T have the same check-digit value (20 and
+# 31 are equal modulo 11), so when a 1 stands where the owner code needs a letter the
+# check digit cannot choose between them, and offering both lets it say so.
+AS_LETTER = {"0": "ODQ", "1": "IJT", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
 AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "J": "1", "L": "1", "T": "7",
             "Z": "2", "S": "5", "G": "6", "B": "8", "A": "4"}  # fmt: skip
 AS_CATEGORY = {"V": "U", "Y": "U", "2": "Z", "0": "U", "O": "U"}
@@ -35,6 +39,9 @@ SAME_KIND = {"8": "638", "6": "85", "3": "8", "5": "6", "1": "7", "7": "1", "0":
              "C": "G", "G": "C", "E": "F", "F": "E", "I": "L"}  # fmt: skip
 MAX_KIND_SWAPS = 2  # more than this and the evidence is too weak to trust
 BOX_EDGE = "I1LJ"  # what the left edge of the check digit's box reads as
+# Weights, volumes and dimensions on the data plate (`30.480 KGS`, `2,6m`): a painted
+# code never has a separator inside a number, so such a line is never part of one.
+MEASUREMENT = re.compile(r"\d[.,]\d")
 
 
 @dataclass(frozen=True)
@@ -121,13 +128,15 @@ def chains(lines: Sequence[TextLine], depth: int = 4) -> list[list[TextLine]]:
     return found
 
 
-def window_starts(chain: list[TextLine]) -> list[int]:
-    """Offsets where an owner code may begin: a line start, or a word start inside a line.
+def word_bounds(chain: list[TextLine]) -> tuple[list[int], set[int]]:
+    """Offsets in the chain's characters where a word starts, and where one ends: line
+    starts and ends, and the spaces inside a line.
 
-    Painted codes stand apart from other words, so a code never starts mid-word;
-    this keeps words like `HEUNG-A 2089976` from posing as codes.
+    Painted codes stand apart from other words, so a code never starts mid-word (this
+    keeps `HEUNG-A 2089976` from posing as a code) and its check digit ends one.
     """
     starts: set[int] = set()
+    ends: set[int] = set()
     offset = 0
     for line in chain:
         starts.add(offset)
@@ -137,8 +146,24 @@ def window_starts(chain: list[TextLine]) -> list[int]:
                 if i > 0 and line.text[i - 1].isspace():
                     starts.add(offset + seen)
                 seen += 1
+                if i + 1 < len(line.text) and line.text[i + 1].isspace():
+                    ends.add(offset + seen)
         offset += seen
-    return sorted(starts)
+        ends.add(offset)
+    return sorted(starts), ends
+
+
+def ends_a_word(text: str, end: int, ends: set[int]) -> bool:
+    """A code's check digit ends its word, or runs straight into its size-type code,
+    or into the right edge of its box read as a stroke (`6I`).
+
+    A window that stops mid-word takes a character from the next word, or two line
+    boxes that overlap read one character twice (`20899` + `976` for `208997 6`);
+    either way, a check digit that then passes does so by chance.
+    """
+    if end in ends or is_size_type(text[end : end + 4]):
+        return True
+    return end < len(text) and text[end] in BOX_EDGE and end + 1 in ends
 
 
 def candidates_in_chain(chain: list[TextLine]) -> Iterable[CodeCandidate]:
@@ -146,10 +171,11 @@ def candidates_in_chain(chain: list[TextLine]) -> Iterable[CodeCandidate]:
     text = "".join(parts)
     score = min(line.score for line in chain)
     box = union([line.box for line in chain])
-    for start in window_starts(chain):
+    starts, ends = word_bounds(chain)
+    for start in starts:
         window = text[start : start + 11]
-        if len(window) == 11:
-            valid, swaps = resolve(window)
+        valid, swaps = resolve(window) if len(window) == 11 else ([], 0)
+        if len(window) == 11 and ends_a_word(text, start + 11, ends):
             if len(valid) == 1:
                 yield CodeCandidate(valid[0], "read", score * 0.92**swaps, box)
                 continue
@@ -157,15 +183,55 @@ def candidates_in_chain(chain: list[TextLine]) -> Iterable[CodeCandidate]:
                 repaired = repair(window)
                 if len(repaired) == 1:
                     yield CodeCandidate(repaired[0], "repaired", score * 0.6, box)
-            boxed = text[start : start + 12]
-            if not valid and len(boxed) == 12 and boxed[10] in BOX_EDGE:
-                # The frame of the boxed check digit read as a character before it.
-                unboxed, _ = resolve(boxed[:10] + boxed[11])
-                if len(unboxed) == 1:
-                    yield CodeCandidate(unboxed[0], "repaired", score * 0.6, box)
+        boxed = text[start : start + 12]
+        if (
+            not valid
+            and len(boxed) == 12
+            and boxed[10] in BOX_EDGE
+            and ends_a_word(text, start + 12, ends)
+        ):
+            # The frame of the boxed check digit read as a character before it.
+            unboxed, _ = resolve(boxed[:10] + boxed[11])
+            if len(unboxed) == 1:
+                yield CodeCandidate(unboxed[0], "repaired", score * 0.6, box)
         head = text[start : start + 10]
         if len(head) == 10 and len(text) - start == 10 and has_code_shape(head):
             yield CodeCandidate(head, "unverified", score * 0.5, box)
+
+
+# An owner code with its category letter, as painted on a line (or column) of its own.
+OWNER_CODE = re.compile(r"[A-Z]{3}[UJZ]")
+
+
+def lone_owner_codes(lines: Sequence[TextLine], found: Iterable[CodeCandidate]) -> list[TextLine]:
+    """Lines that read as an owner code (`BEAU`) that no code read in the frame goes on
+    from: the text detector found the owner code but missed its serial."""
+    read = {c.code[:4] for c in found if c.status == "read"}
+    return [
+        line
+        for line in lines
+        if OWNER_CODE.fullmatch(normalize(line.text)) and normalize(line.text) not in read
+    ]
+
+
+def serial_regions(owner: TextLine, shape: tuple[int, ...]) -> list[Box]:
+    """Where the ISO 6346 layouts put the serial and check digit of `owner`, most
+    likely first: under a vertical column; right of a line, or under it (two lines).
+
+    Sizes follow the owner code's: 4 characters there, 7 (and a gap) in the serial.
+    """
+    x1, y1, x2, y2 = owner.box
+    w, h = x2 - x1, y2 - y1
+
+    def clip(a: float, b: float, c: float, d: float) -> Box:
+        return (max(0, int(a)), max(0, int(b)), min(shape[1], int(c)), min(shape[0], int(d)))
+
+    if owner.vertical:
+        return [clip(x1 - 0.3 * w, y2 - 0.05 * h, x2 + 0.3 * w, y2 + 1.9 * h)]
+    return [
+        clip(x2, y1 - 0.15 * h, x2 + 2.4 * w, y2 + 0.15 * h),
+        clip(x1 - 0.1 * w, y2 - 0.35 * h, x1 + 2.1 * w, y2 + 0.85 * h),
+    ]
 
 
 def size_type_of(lines: Sequence[TextLine], near: Box) -> str | None:
@@ -189,7 +255,11 @@ def size_type_of(lines: Sequence[TextLine], near: Box) -> str | None:
 
 def read_codes(lines: Sequence[TextLine], min_score: float = 0.5) -> list[CodeCandidate]:
     """Container code candidates in one frame, strongest first, one per code."""
-    usable = [line for line in lines if line.score >= min_score and normalize(line.text)]
+    usable = [
+        line
+        for line in lines
+        if line.score >= min_score and normalize(line.text) and not MEASUREMENT.search(line.text)
+    ]
     best: dict[str, CodeCandidate] = {}
     rank = {"read": 2, "repaired": 1, "unverified": 0}
     for chain in chains(usable):

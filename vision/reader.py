@@ -268,11 +268,14 @@ class LaneVision:
             if new(row):
                 yield row, False
 
-    def read_line(self, image: np.ndarray, box: Box) -> TextLine | None:
+    def read_line(self, image: np.ndarray, box: Box, turn: bool = False) -> TextLine | None:
+        """The recogniser's read of `box` (`turn`: a column, turned upright first, as
+        the OCR engine turns tall lines); None when too small or not sure enough."""
         x1, y1, x2, y2 = box
         if x2 - x1 < 8 or y2 - y1 < 8:
             return None
-        text, score = self.spotter.recognise(image[y1:y2, x1:x2])
+        crop = image[y1:y2, x1:x2]
+        text, score = self.spotter.recognise(np.ascontiguousarray(np.rot90(crop)) if turn else crop)
         return TextLine(text, score, box) if score >= self.config.min_text_score else None
 
     def strong_plate(
@@ -330,10 +333,15 @@ class LaneVision:
                 crop = self.crop(image, box)
                 reads[text] = PlateRead(text, confidence, box, view, found.region, crop, 1, known)
         # A catch-all shape (vanity plates) fits many words: such a read is dropped
-        # when an issued-shape read in the frame is clearly stronger.
+        # when an issued-shape read in the frame is clearly stronger, and a read of
+        # letters only (a make, a dealer, a slogan) whenever the frame shows an issued
+        # plate at all: the vehicle's plate is that one.
         best_issued = max((r.confidence for t, r in reads.items() if t not in catch_all), default=0)
         kept = [
-            r for t, r in reads.items() if t not in catch_all or r.confidence > best_issued - 0.15
+            r
+            for t, r in reads.items()
+            if t not in catch_all
+            or (r.confidence > best_issued - 0.15 and not (best_issued and t.isalpha()))
         ]
         return self.drop_fragments(sorted(kept, key=lambda r: -r.confidence))
 
@@ -382,6 +390,9 @@ class LaneVision:
         containers: list[ContainerRead] = []
         if self.config.read_containers:
             candidates = codes.read_codes(lines, self.config.min_text_score)
+            serials = self.serials_beside_owners(image, lines, candidates)
+            if serials:
+                candidates = codes.read_codes(lines + serials, self.config.min_text_score)
             containers = [
                 ContainerRead(
                     c.code, c.size_type, c.confidence, c.box, view, self.crop(image, c.box), (view,)
@@ -392,6 +403,29 @@ class LaneVision:
             taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
             plates = [p for p in plates if not any(p.text in code for code in taken)]
         return FrameReads(plates, containers, candidates)
+
+    def serials_beside_owners(
+        self, image: np.ndarray, lines: list[TextLine], found: list[codes.CodeCandidate]
+    ) -> list[TextLine]:
+        """Serials the text detector missed, read where the layout puts them.
+
+        The detector sometimes finds an owner code (`BEAU`, a column of its own) but
+        not the serial under or beside it; the recogniser alone reads that region
+        (a column turned upright first, as the OCR engine turns tall lines). A region
+        read is kept only when, after the owner code, it makes a code whose check
+        digit is right as read; it then goes through the frame's code search with
+        the other lines.
+        """
+        serials: list[TextLine] = []
+        for owner in codes.lone_owner_codes(lines, found):
+            for box in codes.serial_regions(owner, image.shape):
+                line = self.read_line(image, box, turn=owner.vertical)
+                if line is not None and codes.accepted(
+                    codes.read_codes([owner, line], self.config.min_text_score)
+                ):
+                    serials.append(line)
+                    break
+        return serials
 
     # -- one passage --------------------------------------------------------------
 

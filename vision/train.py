@@ -98,6 +98,7 @@ def render_one(job: tuple[Path, int, int, int, float]) -> None:
 
 def render_dataset(count: int, imgsz: int, seed: int, containers: float, jobs: int) -> Path:
     """Render `count` scenes (10% for validation) in the YOLO folder layout."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from tqdm import tqdm
@@ -110,7 +111,11 @@ def render_dataset(count: int, imgsz: int, seed: int, containers: float, jobs: i
         for sub in ("images", "labels"):
             (data / sub / split).mkdir(parents=True, exist_ok=True)
     work = [(data, i, imgsz, seed, containers) for i in range(count)]
-    with ProcessPoolExecutor(max(1, jobs)) as pool:
+    # Spawned, not forked: a fork copies the locks of the parent's other threads
+    # (onnxruntime's pool, a camera's grabber, logging) in whatever state they are in,
+    # and a child can then wait on one forever (a test run hung so, once in three).
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max(1, jobs), mp_context=spawn) as pool:
         done = pool.map(render_one, work, chunksize=32)
         list(tqdm(done, total=count, desc="rendering scenes", unit="img"))  # wait, with a bar
     names = {v: k for k, v in CLASS_IDS.items()}

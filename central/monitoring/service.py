@@ -46,8 +46,8 @@ from central.monitoring.tracks import Tracks
 from central.site import Site
 from central.tables import AlertRow, LedgerRow
 from contract import bus, topics
-from contract.bus import cancel_and_wait
 from contract.messages import Alert, GateDecision, PositionFix, SealEvent
+from contract.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from central.settings import CentralSettings

@@ -13,7 +13,7 @@ from central.transit.clock import TransitClock
 from central.transit.geometry import TransitSite
 from central.transit.pipeline import TransitPipeline
 from central.transit.settings import TransitSettings
-from contract.bus import cancel_and_wait
+from contract.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

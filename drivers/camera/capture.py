@@ -14,7 +14,6 @@ it goes and once when it comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from contract.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,16 @@ class Camera:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._release)
-        self._executor.shutdown(wait=True)
+        try:
+            if self._task is not None:
+                await cancel_and_wait(self._task)
+        finally:
+            # The release runs after any read the grabber thread is still in, and then
+            # the thread ends; the event loop never blocks on it. Shielded, so that a
+            # cancellation arriving now cannot leave the thread and its stream open.
+            release = asyncio.get_running_loop().run_in_executor(self._executor, self._release)
+            self._executor.shutdown(wait=False)
+            await asyncio.shield(release)
 
     # -- the grabber ----------------------------------------------------------------
 

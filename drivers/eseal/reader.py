@@ -13,7 +13,6 @@ not verify are dropped, counted in `stats` and logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import struct
 import time
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from serial import SerialException
 
 from contract.messages import SealState
+from contract.tasks import cancel_and_wait
 from drivers.eseal import air
 from drivers.eseal.errors import EsealLinkError, EsealTimeout, FrameError, SignatureError
 from drivers.eseal.link import (
@@ -175,9 +175,7 @@ class EsealReader:
 
     async def close(self) -> None:
         if self._pump:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await cancel_and_wait(self._pump)
             self._pump = None
         if self._writer:
             self._writer.close()

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.tasks import cancel_and_wait
 from drivers.probe import ProbeResult
 from drivers.scanner.errors import LineError, ScannerLinkError, ScannerTimeout
 from drivers.scanner.protocol import MAX_LINE, Line, decode, encode, parse_utc
@@ -152,9 +153,7 @@ class NiiScanner:
 
     async def close(self) -> None:
         if self._pump:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await cancel_and_wait(self._pump)
             self._pump = None
         if self._writer:
             self._writer.close()

@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 
+from contract.tasks import cancel_and_wait
 from drivers.eseal.errors import FrameError
 from drivers.eseal.link import RESPONSE, Command, FrameDecoder, LinkFrame, ReaderStatus, encode
 from firmware.eseal_tag import air
@@ -153,9 +154,7 @@ class EsealReaderSim:
 
     async def stop(self) -> None:
         if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await cancel_and_wait(self._ticker)
             self._ticker = None
         if self._writer is not None:
             self._outgoing.put(None)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
+from contract.tasks import cancel_and_wait
 from drivers.scanner.errors import LineError
 from drivers.scanner.protocol import MAX_LINE, Line, decode, encode, utc_text
 
@@ -134,8 +135,7 @@ class NiiScannerSim:
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         await self.drop_clients()
         if self._server:
             self._server.close()

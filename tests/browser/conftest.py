@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from central.service import Central
 from central.settings import load_settings
 from contract import bus, signing, topics
 from contract.messages import FusedIdentifier, GateDecision, IdentifierKind, Passage, utc_now
-from corridor.broker import Broker
+from corridor.broker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_FILE = REPO / "tests" / "central" / "site.yaml"
@@ -45,13 +44,6 @@ UNITS = [
     {"unit_id": "rru-a", "name": "Unit A", "base_lat": 41.1300, "base_lon": 16.8600},
     {"unit_id": "rru-b", "name": "Unit B", "base_lat": 41.2000, "base_lon": 16.9500},
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -149,7 +141,7 @@ async def serve(
         **extra,
     )
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve(), name="browser-test-central")
     while not server.started:

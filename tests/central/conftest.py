@@ -12,7 +12,6 @@ import asyncio
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,16 +23,9 @@ from central_support import BACKENDS, SITE_GATES, Live, Running, central_setting
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contract.signing import generate_keypair, load_private_key, load_public_key
-from corridor.broker import Broker
+from corridor.broker import Broker, free_port
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def _can_connect(dsn: str) -> bool:
@@ -65,7 +57,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield default
         return
     directory = tmp_path_factory.mktemp("postgres")
-    data, port = directory / "data", _free_port()
+    data, port = directory / "data", free_port()
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
     subprocess.run(

@@ -2,29 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from contract.bus import backoff_s, cancel_and_wait
-
-
-async def test_cancel_and_wait_ends_a_task_that_swallowed_a_cancel() -> None:
-    swallowed = 0
-
-    async def stubborn() -> None:
-        # What Python 3.11's wait_for can do when the reply lands with the cancel.
-        nonlocal swallowed
-        while True:
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                swallowed += 1
-                if swallowed >= 2:
-                    raise
-
-    task = asyncio.create_task(stubborn())
-    await asyncio.sleep(0)
-    await asyncio.wait_for(cancel_and_wait(task, every_s=0.05), 5)
-    assert task.cancelled() and swallowed == 2
+from contract.bus import backoff_s
 
 
 def test_backoff_is_jittered_and_capped() -> None:

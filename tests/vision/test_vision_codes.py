@@ -165,6 +165,49 @@ def test_words_do_not_pose_as_codes() -> None:
     assert accepted(read_codes(lines)) == []
 
 
+def test_a_one_read_for_t_or_j_is_left_to_the_check_digit_which_cannot_tell() -> None:
+    # J and T have equal check-digit values modulo 11: `1RHU` may be JRHU or TRHU and
+    # both pass, so the frame accepts neither (a real JPEG-q80 misread of TRHU3074372).
+    assert resolve("1RHU3074372") == (["JRHU3074372", "TRHU3074372"], 1)
+    lines = [
+        TextLine("1", 0.55, (638, 216, 670, 271)),
+        TextLine("RHU307437Z", 0.95, (616, 259, 672, 769)),
+    ]
+    assert accepted(read_codes(lines)) == []
+
+
+def test_a_window_ending_mid_word_is_not_read() -> None:
+    # Two overlapping line boxes read the serial's 9 twice (`20899` + `976` for
+    # `208997 6`); HALU2089997 passes its check digit by chance and must not be read.
+    lines = [
+        TextLine("HALU", 1.0, (586, 204, 754, 293)),
+        TextLine("20899", 0.99, (586, 268, 794, 362)),
+        TextLine("976", 1.0, (751, 275, 919, 372)),
+    ]
+    assert is_valid_code("HALU2089997")
+    assert accepted(read_codes(lines)) == []
+
+
+@pytest.mark.parametrize("read", ["HALU208997622G1", "HALU 208997 6I", "HALU 208997 6I 22G1"])
+def test_a_code_running_into_its_size_type_or_box_edge_is_read(read: str) -> None:
+    lines = [TextLine(read, 0.97, (10, 10, 600, 60))]
+    (best,) = accepted(read_codes(lines))
+    assert best.code == "HALU2089976"
+
+
+def test_data_plate_figures_never_make_a_code() -> None:
+    # KGS + 2.180 + 33.2 + 1, one under another, fits KGSZ1803321 (check digit valid by
+    # chance; a real JPEG-q80 misread): numbers with a decimal separator are weights.
+    lines = [
+        TextLine("30.480 KGS", 0.95, (810, 574, 971, 614)),
+        TextLine("2.180", 0.99, (825, 639, 903, 670)),
+        TextLine("33.2", 0.99, (815, 700, 887, 735)),
+        TextLine("1", 0.99, (818, 759, 881, 774)),
+    ]
+    assert is_valid_code("KGSZ1803321")
+    assert accepted(read_codes(lines)) == []
+
+
 def test_owner_and_serial_without_check_digit_stay_unverified() -> None:
     lines = [TextLine("CXDU160407", 1.0, (360, 174, 666, 208))]
     found = read_codes(lines)

@@ -13,11 +13,14 @@ import cv2
 import numpy as np
 import pytest
 
+from vision import containers as codes
 from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.iso6346 import is_valid_code
+from vision.plates import normalize
 from vision.reader import ContainerRead, Frame, LaneVision, PlateRead, load_image
 from vision.synth import render_container_scene, render_plate_scene
+from vision.text import TextLine
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("CORRIDOR_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -79,6 +82,60 @@ def test_rendered_container_code_is_read(vision: LaneVision, seed: int, vertical
     codes = [c.code for c in seen.containers]
     assert truth in codes, (truth, codes, [c.code for c in seen.candidates])
     assert all(is_valid_code(c) for c in codes)
+
+
+def owner_code_alone(
+    vision: LaneVision, seed: int, vertical: bool
+) -> tuple[np.ndarray, TextLine, str]:
+    """A rendered container side and its owner code as the text detector would box it
+    had it missed the serial: a column's top 4 of 11 characters, or the line it read."""
+    scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
+    code = scene.objects[0].text
+    x1, y1, x2, y2 = scene.objects[0].box
+    if vertical:
+        owner = TextLine(code[:4], 0.99, (x1, y1, x2, y1 + (y2 - y1) * 4 // 11))
+    else:
+        owner = next(
+            line for line in vision.spotter.spot(scene.image) if normalize(line.text) == code[:4]
+        )
+    return scene.image, owner, code
+
+
+@pytest.mark.parametrize(("seed", "vertical"), [(11, True), (14, True), (12, False), (20, False)])
+def test_a_serial_the_detector_missed_is_read_where_the_layout_puts_it(
+    vision: LaneVision, seed: int, vertical: bool
+) -> None:
+    image, owner, code = owner_code_alone(vision, seed, vertical)
+    assert codes.accepted(codes.read_codes([owner])) == []  # the owner code alone is no code
+    serials = vision.serials_beside_owners(image, [owner], [])
+    assert [c.code for c in codes.accepted(codes.read_codes([owner, *serials]))] == [code]
+
+
+def test_no_serial_is_made_up_where_none_is_painted(vision: LaneVision) -> None:
+    image, owner, _ = owner_code_alone(vision, 11, vertical=True)
+    x1, _, x2, y2 = owner.box
+    blank = image.copy()
+    blank[y2:, max(0, x1 - 40) : x2 + 40] = blank[y2 - 5, x2 + 60]  # paint over the serial
+    assert vision.serials_beside_owners(blank, [owner], []) == []
+
+
+def test_an_owner_code_already_read_is_not_read_again() -> None:
+    owner = TextLine("BEAU", 1.0, (687, 201, 751, 425))
+    read = codes.CodeCandidate("BEAU2576878", "read", 0.99, (676, 201, 751, 720))
+    assert codes.lone_owner_codes([owner], [read]) == []
+    assert codes.lone_owner_codes([owner], []) == [owner]
+
+
+def test_a_word_is_not_a_plate_beside_an_issued_plate() -> None:
+    # A dealer's name above a Brazilian plate fits the US catch-all shape and was read
+    # a little more surely than the plate (a real photo): it is dropped, since the
+    # frame shows an issued plate. Alone, a letters-only read stays (vanity plates).
+    vision = LaneVision(VisionConfig(read_containers=False))
+    image = np.zeros((200, 400, 3), np.uint8)
+    dealer = TextLine("CARBRA", 0.96, (100, 40, 300, 70))
+    plate = TextLine("ODC-9387", 0.95, (100, 100, 300, 140))
+    assert [p.text for p in vision.plates_in([dealer, plate], image, "front")] == ["ODC9387"]
+    assert [p.text for p in vision.plates_in([dealer], image, "front")] == ["CARBRA"]
 
 
 def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
@@ -211,3 +268,11 @@ def test_cli_eval_scores_a_labelled_folder(tmp_path: Path) -> None:
     assert figures["read_rate_pct"] == pytest.approx(100 * 2 / 3, abs=0.1)
     no_labels = run_cli("vision", "eval", str(tmp_path / "missing-dir"))
     assert no_labels.returncode != 0
+    changed = run_cli("vision", "eval", str(tmp_path), "--regions", "br", "--changes", "--json")
+    assert changed.returncode == 0, changed.stderr
+    out = json.loads(changed.stdout)
+    assert list(out["changes"]) == ["as shipped", "JPEG q80", "scale 0.85", "scale 1.2", "cut 3 %"]
+    assert out["changes"]["as shipped"]["read_rate_pct"] == figures["read_rate_pct"]
+    assert out["overall"]["items"] == 5 * 3 and out["overall"]["unreadable_files"] == 5
+    hits = sum(round(f["read_rate_pct"] * f["items"] / 100) for f in out["changes"].values())
+    assert out["overall"]["read_rate_pct"] == pytest.approx(100 * hits / 15, abs=0.1)

@@ -3,7 +3,6 @@ HTTP receiver that verifies the signature, retries with back-off, per-unit prefe
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email import message_from_bytes
 from typing import Any
@@ -13,15 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from monitoring_support import Monitored, Server, WebhookReceiver
 
+from corridor.broker import free_port
+
 UNIT_SECRET = "unit-webhook-secret-0123456789"
 SYSTEM_SECRET = "system-webhook-secret-9876543210"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Inbox:
@@ -36,7 +30,7 @@ class Inbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A real SMTP server on a free loopback port (aiosmtpd, in its own thread)."""
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -128,7 +122,7 @@ async def test_failed_deliveries_are_retried_with_back_off(
     receiver: tuple[WebhookReceiver, str],
 ) -> None:
     hooks, url = receiver
-    closed_port = _free_port()  # nothing listens there: every mail attempt fails
+    closed_port = free_port()  # nothing listens there: every mail attempt fails
     m = await monitored_factory(
         notifications=_notifications(closed_port, url, max_attempts=3, webhooks=[]),
         units=_units(url, ["email", "webhook"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC
 from pathlib import Path
 
@@ -170,3 +171,43 @@ async def test_broken_frames_in_the_stream_do_not_stop_the_camera(
         frames = await cam.burst(3, 0.05, timeout_s=10.0)
     assert all(f.image.shape == (HEIGHT, WIDTH, 3) for f in frames)
     assert [f.seq for f in frames] == sorted(f.seq for f in frames)
+
+
+def grabber_threads(camera_id: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(f"cam-{camera_id}")]
+
+
+async def until_no_grabber(camera_id: str) -> None:
+    for _ in range(200):
+        if not grabber_threads(camera_id):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"grabber threads still alive: {grabber_threads(camera_id)}")
+
+
+@pytest.mark.parametrize("cancels", [1, 2])
+async def test_a_cancelled_user_ends_the_camera_and_stays_cancelled(
+    mjpeg_camera: MjpegCamera, cancels: int
+) -> None:
+    # A lane shutting down cancels the task that holds the camera, sometimes twice (a
+    # supervisor's own timeout): the task ends cancelled and the grabber thread ends
+    # with its stream released, though closing no longer waits on the thread.
+    # (That a cancellation during the close is never swallowed: tests/contract/test_tasks.py.)
+    settings = CameraSettings(source=mjpeg_camera.url, camera_id=f"closing{cancels}", **FAST)
+    watching = asyncio.Event()
+
+    async def lane() -> None:
+        async with Camera(settings) as cam:
+            await cam.next_frame()
+            watching.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(lane())
+    await asyncio.wait_for(watching.wait(), 10)
+    assert grabber_threads(settings.camera_id)
+    for _ in range(cancels):
+        task.cancel()
+        await asyncio.sleep(0)  # the second lands while the camera is closing
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+    await until_no_grabber(settings.camera_id)
