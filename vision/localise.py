@@ -31,6 +31,8 @@ from vision.text import Box
 
 WORK_SIDE = 640  # the edge map is computed with the frame's longer side at most this
 CLOSE_WIDTHS = (9, 17, 27)  # closing kernel widths (pixels at WORK_SIDE): plate sizes
+# A coarse box this tall (pixels at WORK_SIDE) holds characters big enough to read.
+READABLE_HEIGHT = 16
 ROW_HEIGHT = 96  # a coarse box's neighbourhood is scaled to this height for blobs
 MIN_CHARS, MAX_CHARS = 3, 10  # a plate row has this many character blobs
 H_LINE = cv2.getStructuringElement(cv2.MORPH_RECT, (61, 1))  # longer than a character
@@ -99,7 +101,7 @@ def coarse_boxes(gray: np.ndarray, limit: int = 8) -> list[Box]:
                 continue
             density = float(binary[y : y + bh, x : x + bw].mean()) / 255
             box = (int(x / scale), int(y / scale), int((x + bw) / scale), int((y + bh) / scale))
-            found.append((fill * density, box))
+            found.append((plate_likeness(fill, density, bw, bh), box))
     found.sort(key=lambda t: -t[0])
     kept: list[Box] = []
     for _, box in found:
@@ -108,6 +110,18 @@ def coarse_boxes(gray: np.ndarray, limit: int = 8) -> list[Box]:
             if len(kept) >= limit:
                 break
     return kept
+
+
+def plate_likeness(fill: float, density: float, width: int, height: int) -> float:
+    """How plate-like a blob of vertical edges is: the coarse boxes are read in this order.
+
+    Filled and dense, and not much shorter than `READABLE_HEIGHT`: small dense blobs
+    (a grille's slats, a light's ribs, a far car's badge) otherwise rank above a
+    near plate whose thick strokes leave less of its box edged (on ../shared/data
+    at 800x600 the plate came first in 37 of 53 frames against 23, and within the
+    first two in 43 against 35).
+    """
+    return fill * density * min(1.0, height / READABLE_HEIGHT)
 
 
 def binaries(small: np.ndarray) -> list[np.ndarray]:
@@ -166,12 +180,42 @@ def best_row(blobs: list[Blob]) -> list[Blob]:
 
 
 def character_row(gray: np.ndarray, box: Box) -> CharacterRow | None:
-    """The row of characters in and around `box`, or None when there is none."""
+    """The row of characters in and around `box`, or None when there is none.
+
+    A row that runs into a side of the searched region may go on past it (the
+    coarse box held only part of the plate): that side is widened and the row
+    searched again, once, so a plate is not read as a fragment of itself.
+    """
     h, w = gray.shape[:2]
     x1, y1, x2, y2 = box
     bw, bh = x2 - x1, y2 - y1
-    rx1, ry1 = max(0, x1 - bw // 3), max(0, y1 - bh // 2)
-    rx2, ry2 = min(w, x2 + bw // 3), min(h, y2 + bh // 2)
+    region = (
+        max(0, x1 - bw // 3),
+        max(0, y1 - bh // 2),
+        min(w, x2 + bw // 3),
+        min(h, y2 + bh // 2),
+    )
+    row = row_in(gray, region)
+    if row is None:
+        return None
+    reach = 2 * row.char_height  # room for two characters more on a side
+    cut_left = region[0] > 0 and row.box[0] - region[0] < row.char_height
+    cut_right = region[2] < w and region[2] - row.box[2] < row.char_height
+    if not (cut_left or cut_right):
+        return row
+    wider = (
+        max(0, int(region[0] - reach)) if cut_left else region[0],
+        region[1],
+        min(w, int(region[2] + reach)) if cut_right else region[2],
+        region[3],
+    )
+    again = row_in(gray, wider)
+    return again if again is not None and again.chars >= row.chars else row
+
+
+def row_in(gray: np.ndarray, region_box: Box) -> CharacterRow | None:
+    """The best character row in a region of the frame (`best_row`), frame pixels."""
+    rx1, ry1, rx2, ry2 = region_box
     region = gray[ry1:ry2, rx1:rx2]
     if region.shape[0] < 8 or region.shape[1] < 8:
         return None

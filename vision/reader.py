@@ -212,11 +212,11 @@ class LaneVision:
         """Plates from candidate character rows, read by the recogniser alone.
 
         Rows are read in `candidate_rows` order. A row ends the search when its read
-        is a strong plate (`strong_plate`) and a second read of the same row with a
-        wider margin gives the same plate: a read that depends on where the crop
-        was cut (a plate frame taken for a stroke, a character cut off) is not
-        trusted. None when no row ends the search: the caller then runs text
-        detection.
+        shows a plate (`plate_shown`), a second read of the same row with a wider
+        margin shows the same plate, and the surer of the two reaches
+        `classic_min_confidence`: a read that depends on where the crop was cut (a
+        plate frame taken for a stroke, a character cut off) is not trusted. None
+        when no row ends the search: the caller then runs text detection.
         """
         lines: list[TextLine] = []
         rows = self.candidate_rows(image)
@@ -226,12 +226,18 @@ class LaneVision:
             if line is None:
                 continue
             lines.append(line)
-            first = self.strong_plate(line, image, view, in_plate)
+            first = self.plate_shown(line, image, view, in_plate)
             if first is None:
                 continue
             again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
-            if again is not None and self.strong_plate(again, image, view, in_plate) == first:
-                return self.plates_in(lines, image, view)
+            second = self.plate_shown(again, image, view, in_plate) if again else None
+            if (
+                again is not None
+                and second is not None
+                and second.text == first.text
+                and max(first.confidence, second.confidence) >= self.config.classic_min_confidence
+            ):
+                return self.plates_in([*lines, again], image, view)
         return None
 
     def candidate_rows(self, image: np.ndarray) -> Iterator[tuple[CharacterRow, bool]]:
@@ -281,13 +287,23 @@ class LaneVision:
     def strong_plate(
         self, line: TextLine, image: np.ndarray, view: str, in_plate: bool = False
     ) -> str | None:
-        """The plate a read shows when it is sure enough to skip text detection.
+        """The plate a read shows (`plate_shown`) when it alone is sure enough to skip
+        text detection (`classic_min_confidence`)."""
+        shown = self.plate_shown(line, image, view, in_plate)
+        if shown is not None and shown.confidence >= self.config.classic_min_confidence:
+            return shown.text
+        return None
 
-        Confident (`classic_min_confidence`), and either an issued shape or, for a
-        catch-all shape, 5+ characters mixing letters and digits: a word (a make, a
-        state, a slogan) or a number (a year sticker) fits a catch-all too. Inside a
-        box the detector is sure is a plate (`in_plate`), 5+ characters of one kind
-        will do: numbers-only plates are issued, and the row is the plate's largest.
+    def plate_shown(
+        self, line: TextLine, image: np.ndarray, view: str, in_plate: bool = False
+    ) -> PlateRead | None:
+        """The plate a row's read shows, if its shape is enough to take it for one.
+
+        Either an issued shape or, for a catch-all shape, 5+ characters mixing
+        letters and digits: a word (a make, a state, a slogan) or a number (a year
+        sticker) fits a catch-all too. Inside a box the detector is sure is a plate
+        (`in_plate`), 5+ characters of one kind will do: numbers-only plates are
+        issued, and the row is the plate's largest.
         """
         found = self.interpret(line.text)
         if found is None:
@@ -296,9 +312,7 @@ class LaneVision:
         if not found.specific and (len(raw) < 5 or (len(kinds(raw)) < 2 and not in_plate)):
             return None
         reads = self.plates_in([line], image, view)
-        if reads and reads[0].confidence >= self.config.classic_min_confidence:
-            return reads[0].text
-        return None
+        return reads[0] if reads else None
 
     def plates_in(self, lines: list[TextLine], image: np.ndarray, view: str) -> list[PlateRead]:
         pieces = [([line], line.text) for line in lines]

@@ -176,3 +176,49 @@ def test_detector_rows_come_after_the_localisers_first_and_are_flagged(
         row, sure = next(with_yolo.candidate_rows(scene.image), (None, False))
         found += bool(sure and row and any(overlaps(row.box, o.box) for o in scene.objects))
     assert found >= 4
+
+
+def test_a_row_cut_by_its_search_region_is_followed_past_it() -> None:
+    image = street(4)
+    _, text = draw_plate(image, "AB123CD", 200, 320, scale=1.6)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    # A coarse box over the plate's right 60 % only (it happens: the edge blob splits at
+    # a plate's separator); the region searched around it ends inside the first letters.
+    part = (text[0] + int(0.4 * (text[2] - text[0])), text[1] - 4, text[2] + 4, text[3] + 4)
+    row = character_row(gray, part)
+    assert row is not None
+    assert row.chars >= 6, row
+    assert row.box[0] <= text[0] + 4 and row.box[2] >= text[2] - 4, (row.box, text)
+
+
+def test_a_near_plate_ranks_above_small_dense_edges() -> None:
+    image = street(5)
+    plate, _ = draw_plate(image, "OZC8400", 260, 380, scale=2.2, frame=4)
+    for x, y in ((40, 60), (600, 250), (90, 470), (700, 520), (420, 120)):
+        for i in range(0, 36, 3):  # a grille's slats: short, dense vertical edges
+            cv2.line(image, (x + i, y), (x + i, y + 9), (10, 10, 10), 1)
+    boxes = coarse_boxes(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    assert boxes and iou(boxes[0], plate) > 0.3, (boxes, plate)
+
+
+def test_two_reads_of_a_row_that_agree_settle_it_when_one_is_sure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vision = LaneVision(VisionConfig(regions=["us"], read_containers=False))
+    image = street(3)
+    plate, box = draw_plate(image, "4FCW533", 260, 300)
+    row = character_row(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), plate)
+    assert row is not None
+    monkeypatch.setattr(vision, "candidate_rows", lambda _image: iter([(row, False)]))
+
+    def reads(*texts: tuple[str, float]) -> None:
+        it = iter(texts)
+        monkeypatch.setattr(vision, "read_line", lambda *_a, **_k: TextLine(*next(it), box))
+
+    reads(("4FCW533", 0.86), ("4FCW533", 0.94))  # the first alone is not sure enough
+    found = vision.classic_plates(image, "v")
+    assert found is not None and found[0].text == "4FCW533" and found[0].confidence > 0.85
+    reads(("UH1FOF", 0.87), ("UHIFOF", 0.95))  # the crop decides a glyph: not settled
+    assert vision.classic_plates(image, "v") is None
+    reads(("4FCW533", 0.80), ("4FCW533", 0.82))  # agreeing, but neither sure
+    assert vision.classic_plates(image, "v") is None
