@@ -159,7 +159,7 @@ def test_detector_rows_come_after_the_localisers_first_and_are_flagged(
     from vision.synth_vehicle import render_vehicle_scene
 
     with_yolo = LaneVision(VisionConfig(read_containers=False, classic_yolo=True))
-    without = LaneVision(VisionConfig(read_containers=False))  # the default: no detector
+    without = LaneVision(VisionConfig(read_containers=False, classic_boxes=False))
     assert with_yolo.detector is not None and without.detector is None
     scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(6)]
     for scene in scenes:
@@ -222,3 +222,26 @@ def test_two_reads_of_a_row_that_agree_settle_it_when_one_is_sure(
     assert vision.classic_plates(image, "v") is None
     reads(("4FCW533", 0.80), ("4FCW533", 0.82))  # agreeing, but neither sure
     assert vision.classic_plates(image, "v") is None
+
+
+def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vision.synth_vehicle import render_vehicle_scene
+
+    boxes = LaneVision(VisionConfig(read_containers=False))
+    whole = LaneVision(VisionConfig(read_containers=False, classic_boxes=False))
+    assert whole.detector is None
+    scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(10)]
+    for vision in (boxes, whole):  # the localiser finds nothing (a low-contrast plate)
+        monkeypatch.setattr(vision, "candidate_rows", lambda _image: iter(()))
+    read = 0
+    for scene in scenes:
+        plates = {o.text for o in scene.objects if o.kind == "plate"}
+        seen = boxes.read_frame(scene.image, view="front")
+        read += bool(plates & {p.text for p in seen.plates})
+        whole.read_frame(scene.image, view="front")
+    assert read >= 5
+    assert boxes.stats["classic_boxes"] >= 5  # settled without the whole frame's detection
+    assert boxes.stats["classic_boxes"] + boxes.stats["classic_fallbacks"] == len(scenes)
+    assert whole.stats["classic_fallbacks"] == len(scenes) and not whole.stats["classic_boxes"]
