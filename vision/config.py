@@ -104,14 +104,15 @@ class VisionConfig(BaseModel):
         default=0, ge=0, description="onnxruntime threads per model (0: one per core)."
     )
     view_workers: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=8,
         description="Frames of a burst read at once, each worker beyond the first with its own "
         "copy of the models (about 20 MB more), each with one onnxruntime thread unless "
-        "`threads` says otherwise. "
-        "2 on a box with 2 free cores: a five-view container passage 0.9 s instead of "
-        "1.0 s; slower when other work shares the cores (docs/vision.md).",
+        "`threads` says otherwise. Two frames at once, one thread each, beat one frame on "
+        "two threads whether the cores are free or busy (a five-view container passage "
+        "1.07 against 1.20 s quiet, 1.57 against 2.35 s beside one busy core: docs/vision.md); "
+        "1 on a single-core box or to save the memory.",
     )
 
     @field_validator("regions", "letter_o_is_zero")
