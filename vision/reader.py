@@ -263,7 +263,7 @@ class LaneVision:
         read better, and inside a plate box it costs a fraction of the whole frame
         (on ../shared/data over five versions of each photo: 35 of the 60 frames no row
         settled were settled here, 42 read right against 40 by the whole frame).
-        Settled by a read as sure and plate-shaped as a row's must be
+        Settled by a line read as sure and plate-shaped as a row's must be
         (`plate_shown`); None otherwise, and the caller runs text detection over all.
         """
         if self.detector is None:
@@ -279,13 +279,11 @@ class LaneVision:
             lines += self.spot_in(image, box)
             if region.score >= SURE_PLATE:
                 sure.append(box)
-        reads = self.plates_in(lines, image, view)
-        for read in reads:
-            in_plate = any(inside(read.box, box) for box in sure)
-            if read.confidence >= self.config.classic_min_confidence and self.shape_is_plate(
-                read.text, self.interpret(read.text), in_plate
-            ):
-                return reads
+        for line in lines:
+            in_plate = any(inside(line.box, box) for box in sure)
+            shown = self.plate_shown(line, image, view, in_plate)
+            if shown is not None and shown.confidence >= self.config.classic_min_confidence:
+                return self.plates_in(lines, image, view)
         return None
 
     def candidate_rows(self, image: np.ndarray) -> Iterator[tuple[CharacterRow, bool]]:
@@ -353,18 +351,14 @@ class LaneVision:
         (`in_plate`), 5+ characters of one kind will do: numbers-only plates are
         issued, and the row is the plate's largest.
         """
-        if not self.shape_is_plate(line.text, self.interpret(line.text), in_plate):
+        found = self.interpret(line.text)
+        if found is None:
+            return None
+        raw = normalize(line.text)  # as read: the US O->0 rule must not make a word mixed
+        if not found.specific and (len(raw) < 5 or (len(kinds(raw)) < 2 and not in_plate)):
             return None
         reads = self.plates_in([line], image, view)
         return reads[0] if reads else None
-
-    @staticmethod
-    def shape_is_plate(raw_text: str, found: PlateText | None, in_plate: bool) -> bool:
-        """`plate_shown`'s rule on a read and its interpretation (see there)."""
-        if found is None:
-            return False
-        raw = normalize(raw_text)  # as read: the US O->0 rule must not make a word mixed
-        return found.specific or (len(raw) >= 5 and (len(kinds(raw)) > 1 or in_plate))
 
     def plates_in(self, lines: list[TextLine], image: np.ndarray, view: str) -> list[PlateRead]:
         pieces = [([line], line.text) for line in lines]
