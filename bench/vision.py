@@ -304,6 +304,7 @@ def main() -> None:
         "ocr, all regions": {"detector": "ocr"},
         "classic, all regions": {"detector": "classic"},
         "classic without plate boxes, all regions": {"classic_boxes": False},
+        "classic without the catch-all check, all regions": {"classic_check_catch_all": False},
         "classic + detector rows, all regions": {"classic_yolo": True},
         "ocr, site region": {"detector": "ocr", "site_region": True},
         "classic, site region": {"detector": "classic", "site_region": True},
@@ -318,6 +319,10 @@ def main() -> None:
         "ocr det 640": {"detector": "ocr", "det_max_side": 640},
         "classic: rows, plate boxes, ocr det 960 (default)": {"detector": "classic"},
         "classic without plate boxes": {"classic_boxes": False},
+        "classic without the detector (no plate boxes, no check)": {
+            "classic_boxes": False,
+            "classic_check_catch_all": False,
+        },
         "classic rows + detector rows": {"classic_yolo": True},
         "classic, 2 onnxruntime threads": {"detector": "classic", "threads": 2},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},

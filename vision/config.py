@@ -61,6 +61,12 @@ class VisionConfig(BaseModel):
         "YOLO detector's plate boxes (≈ 30 ms) before running it over the whole frame "
         "(≈ 150-250 ms); a sure plate read there settles the frame.",
     )
+    classic_check_catch_all: bool = Field(
+        default=True,
+        description="`classic`: a row read only a catch-all shape takes (a fleet number on "
+        "a truck's sticker, a word) does not settle the frame when the YOLO detector is "
+        "sure of a plate elsewhere in it (≈ 10 ms on the frames such reads settle).",
+    )
     classic_min_confidence: float = Field(
         default=0.85,
         ge=0,

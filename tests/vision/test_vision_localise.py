@@ -14,6 +14,11 @@ from vision.reader import LaneVision
 from vision.synth import render_plate_scene
 from vision.text import Box, TextLine
 
+# The classic path without the YOLO detector (no plate boxes, no check of catch-all reads).
+NO_DETECTOR = VisionConfig(
+    read_containers=False, classic_boxes=False, classic_check_catch_all=False
+)
+
 
 def street(seed: int = 0, h: int = 600, w: int = 800) -> np.ndarray:
     """A grey, noisy, unevenly lit frame with a few soft shapes (no text)."""
@@ -159,7 +164,7 @@ def test_detector_rows_come_after_the_localisers_first_and_are_flagged(
     from vision.synth_vehicle import render_vehicle_scene
 
     with_yolo = LaneVision(VisionConfig(read_containers=False, classic_yolo=True))
-    without = LaneVision(VisionConfig(read_containers=False, classic_boxes=False))
+    without = LaneVision(NO_DETECTOR)
     assert with_yolo.detector is not None and without.detector is None
     scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(6)]
     for scene in scenes:
@@ -230,7 +235,7 @@ def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
     from vision.synth_vehicle import render_vehicle_scene
 
     boxes = LaneVision(VisionConfig(read_containers=False))
-    whole = LaneVision(VisionConfig(read_containers=False, classic_boxes=False))
+    whole = LaneVision(NO_DETECTOR)
     assert whole.detector is None
     scenes = [render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(10)]
     for vision in (boxes, whole):  # the localiser finds nothing (a low-contrast plate)
@@ -245,3 +250,34 @@ def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
     assert boxes.stats["classic_boxes"] >= 5  # settled without the whole frame's detection
     assert boxes.stats["classic_boxes"] + boxes.stats["classic_fallbacks"] == len(scenes)
     assert whole.stats["classic_fallbacks"] == len(scenes) and not whole.stats["classic_boxes"]
+
+
+def test_a_catch_all_read_away_from_the_detectors_sure_plate_does_not_settle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vision.localise import CharacterRow
+    from vision.synth_vehicle import render_vehicle_scene
+
+    def lane(**options: object) -> LaneVision:
+        return LaneVision(VisionConfig(read_containers=False, classic_boxes=False, **options))
+
+    checked, unchecked = lane(regions=["us"]), lane(regions=["us"], classic_check_catch_all=False)
+    scenes = (render_vehicle_scene(np.random.default_rng(s), (800, 600)) for s in range(10))
+    image = next(sc.image for sc in scenes if checked.sure_plates(sc.image))
+    plate = checked.sure_plates(image)[0]
+    # A fleet number on a sticker, in the corner farthest from the plate.
+    far = (10, 10, 130, 50) if plate[0] > 400 or plate[1] > 300 else (660, 540, 790, 590)
+    assert iou(far, plate) == 0
+    row = CharacterRow(far, 6, 30.0)
+    for vision in (checked, unchecked):
+        monkeypatch.setattr(vision, "candidate_rows", lambda _image: iter([(row, False)]))
+        monkeypatch.setattr(vision, "read_line", lambda *_a, **_k: TextLine("3479CH", 0.97, far))
+    settled = unchecked.classic_plates(image, "v")
+    assert settled is not None and settled[0].text == "3479CH"
+    assert checked.classic_plates(image, "v") is None  # on to the boxes or the whole frame
+    # The same read on the plate the detector is sure of is taken, and so is an issued
+    # shape anywhere (a second vehicle's plate).
+    assert not checked.plate_is_elsewhere(TextLine("3479CH", 0.97, plate), plate, image)
+    eu = lane(regions=["eu"])
+    assert not eu.plate_is_elsewhere(TextLine("RK291AT", 0.97, far), far, image)
+    assert eu.plate_is_elsewhere(TextLine("3479CH", 0.97, far), far, image)
