@@ -195,9 +195,11 @@ class LaneVision:
         may want them for its rows, a row's check and its plate boxes)."""
         if self.detector is None:
             return []
-        if self._regions is None or self._regions[0] is not image:
-            self._regions = (image, self.detector.detect(image))
-        return self._regions[1]
+        last = self._regions  # one read: another thread may set it meanwhile
+        if last is None or last[0] is not image:
+            last = (image, self.detector.detect(image))
+            self._regions = last
+        return last[1]
 
     def sure_plates(self, image: np.ndarray) -> list[Box]:
         """Boxes the detector is sure are plates (`SURE_PLATE`)."""
