@@ -91,9 +91,11 @@ function showTab(name) {
 function onLive(kind, data) {
   if (kind === "alert") {
     state.alerts.set(data.alert_id, data);
+    arrived("alerts", data.alert_id, data);
     renderAlerts();
   } else if (kind === "incident") {
     state.incidents.set(data.incident_id, data);
+    arrived("incidents", data.incident_id, data);
     renderIncidents();
     if (state.selectedIncident === data.incident_id) showIncident(data.incident_id);
   } else if (kind === "positions") {
@@ -159,9 +161,32 @@ map.onSelect = (group, id) => {
 
 // ------------------------------------------------------------------ alerts
 
+// A list fetched from the API is a snapshot from when the server answered; live events
+// that arrive while it is on its way are newer and must not be lost when it replaces
+// the list (a truck's incident opened just as the console connected vanished so).
+const arriving = { alerts: new Set(), incidents: new Set() };
+
+async function snapshot(kind, path, key) {
+  const during = new Map();
+  arriving[kind].add(during);
+  try {
+    const fresh = new Map((await get(path)).map((item) => [item[key], item]));
+    for (const [id, item] of during) {
+      const held = fresh.get(id);
+      if (!held || !held.updated_at || !item.updated_at || item.updated_at >= held.updated_at) fresh.set(id, item);
+    }
+    return fresh;
+  } finally {
+    arriving[kind].delete(during);
+  }
+}
+
+function arrived(kind, id, item) {
+  for (const during of arriving[kind]) during.set(id, item);
+}
+
 async function loadAlerts() {
-  const queue = await get("/alerts/queue?limit=500");
-  state.alerts = new Map(queue.map((a) => [a.alert_id, a]));
+  state.alerts = await snapshot("alerts", "/alerts/queue?limit=500", "alert_id");
   renderAlerts();
 }
 
@@ -216,8 +241,7 @@ function alertItem(a) {
 // ------------------------------------------------------------------ incidents
 
 async function loadIncidents() {
-  const list = await get("/incidents?limit=300");
-  state.incidents = new Map(list.map((i) => [i.incident_id, i]));
+  state.incidents = await snapshot("incidents", "/incidents?limit=300", "incident_id");
   renderIncidents();
 }
 

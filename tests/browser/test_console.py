@@ -214,3 +214,45 @@ async def test_logins_and_an_rru_sees_only_its_own_unit(
     await expect(rru.locator("#unit-name")).to_have_text("Unit B (rru-b)", timeout=TIMEOUT_MS)
     await expect(rru.locator("#choose-unit")).to_be_hidden()
     await expect(rru.locator("#rru-incidents")).to_contain_text("No incidents for this unit.")
+
+
+async def test_a_list_fetched_before_a_live_event_does_not_erase_it(
+    open_central: Served, context: BrowserContext
+) -> None:
+    """The console reloads its lists when its live stream connects; the server may answer
+    that reload before an incident opens and the answer arrive after the incident's live
+    event. The older list must not erase the newer incident."""
+    import asyncio
+
+    from playwright.async_api import Route
+
+    served = open_central
+    console = await context.new_page()
+    release, answered = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def late_answer(route: Route) -> None:
+        nonlocal calls
+        calls += 1
+        if calls != 2:  # the first load (before the stream) goes through as it is
+            await route.continue_()
+            return
+        stale = await route.fetch()  # the list as it is now: without the new incident
+        await release.wait()
+        await route.fulfill(response=stale)
+        answered.set()
+
+    await console.route("**/api/v1/incidents?limit=300", late_answer)
+    await console.goto(served.url + "/")
+    await expect(console.locator("#live-state")).to_have_text("live", timeout=TIMEOUT_MS)
+    await _register(served, "LT789AB")
+    async with served.gate("ct-marisabella") as gate:
+        await gate.passage("LT789AB")
+        assert (await gate.next_decision()).verdict == Verdict.HOLD
+    await console.locator("#tabs button[data-tab=incidents]").click()
+    incident = console.locator("#incident-list li.incident", has_text="LT789AB")
+    await expect(incident).to_be_visible(timeout=TIMEOUT_MS)  # from the live event
+    release.set()
+    await asyncio.wait_for(answered.wait(), 10)
+    await console.evaluate("new Promise((resolve) => setTimeout(resolve, 300))")
+    await expect(incident).to_be_visible()  # the stale list did not erase it
