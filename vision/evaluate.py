@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -104,12 +102,16 @@ def is_container_folder(labels: dict[str, str]) -> bool:
     return bool(labels) and all(is_valid_code(t) for t in labels.values())
 
 
+Change = Callable[[np.ndarray], np.ndarray]
+
+
 def evaluate(
     folder: Path,
     vision: LaneVision,
     progress: Callable[[Iterator[str], int], Iterator[str]] = lambda it, n: it,
+    change: Change | None = None,
 ) -> Tally:
-    """Read every labelled image in `folder` and score the reads."""
+    """Read every labelled image in `folder` (after `change`, if given) and score the reads."""
     labels = read_labels(folder)
     containers = is_container_folder(labels)
     tally = Tally("containers" if containers else "plates")
@@ -120,7 +122,8 @@ def evaluate(
         tally.items += 1
         started = time.perf_counter()
         try:
-            reads[name] = vision.read_frame(load_image(folder / name), view=name)
+            image = load_image(folder / name)
+            reads[name] = vision.read_frame(change(image) if change else image, view=name)
         except ImageError as err:
             tally.errors += 1
             tally.misses.append(f"{name}: {err}")
@@ -213,7 +216,7 @@ def cut(image: np.ndarray, fraction: float) -> np.ndarray:
     return np.ascontiguousarray(image[int(fraction * h) :, int(fraction * w) :])
 
 
-CHANGES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+CHANGES: dict[str, Change] = {
     "as shipped": lambda image: image,
     "JPEG q80": lambda image: jpeg(image, 80),
     "scale 0.85": lambda image: scaled(image, 0.85),
@@ -222,41 +225,13 @@ CHANGES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def write_changed_copy(
-    folder: Path, copy: Path, change: Callable[[np.ndarray], np.ndarray]
-) -> None:
-    """`folder`'s label files, and each labelled image changed (as lossless PNG bytes
-    under its own name). An image that cannot be read is left out: the copy's
-    evaluation then counts it as unreadable, as the original's does."""
-    copy.mkdir(parents=True)
-    for item in folder.glob("*.csv"):
-        shutil.copy(item, copy / item.name)
-    for name in read_labels(folder):
-        try:
-            image = load_image(folder / name)
-        except ImageError:
-            continue
-        ok, data = cv2.imencode(".png", change(image))
-        if ok:
-            (copy / name).write_bytes(data.tobytes())
-
-
 def evaluate_changed(
     folder: Path,
     vision: LaneVision,
     progress: Callable[[Iterator[str], int], Iterator[str]] = lambda it, n: it,
 ) -> dict[str, Tally]:
-    """`evaluate` on `folder` as it is and after each of CHANGES (copies made in a
-    temporary folder and removed after)."""
-    read_labels(folder)  # a folder without labels fails before any copying
-    tallies: dict[str, Tally] = {}
-    with tempfile.TemporaryDirectory(prefix="corridor-eval-") as tmp:
-        for i, (name, change) in enumerate(CHANGES.items()):
-            copy = Path(tmp) / f"change-{i}"
-            write_changed_copy(folder, copy, change)
-            tallies[name] = evaluate(copy, vision, progress)
-            shutil.rmtree(copy)
-    return tallies
+    """`evaluate` on `folder` as it is and after each of CHANGES."""
+    return {name: evaluate(folder, vision, progress, change) for name, change in CHANGES.items()}
 
 
 def overall(tallies: dict[str, Tally]) -> dict[str, Any]:
