@@ -152,8 +152,13 @@ class LaneVision:
         self.formats = formats_for(self.config.regions, self.config.plate_patterns)
         self.detector: RegionDetector | None = None
         config = self.config
+        # `classic` asks the detector only on its plates-only path (a lane that also
+        # reads container codes runs text detection over every frame anyway).
+        self.plates_only = (
+            config.detector == "classic" and config.read_plates and not config.read_containers
+        )
         uses_yolo = config.detector == "yolo" or (
-            config.detector == "classic"
+            self.plates_only
             and (config.classic_yolo or config.classic_boxes or config.classic_check_catch_all)
         )
         if uses_yolo:
@@ -304,9 +309,7 @@ class LaneVision:
             if region.kind == "plate" and box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
                 lines += self.spot_in(image, box)
         for line in lines:
-            in_plate = any(inside(line.box, box) for box in sure)
-            shown = self.plate_shown(line, image, view, in_plate)
-            if shown is not None and shown.confidence >= self.config.classic_min_confidence:
+            if self.strong_plate(line, image, view, any(inside(line.box, b) for b in sure)):
                 return self.plates_in(lines, image, view)
         return None
 
@@ -450,11 +453,7 @@ class LaneVision:
         """Everything one frame shows; containers here are single-frame accepts only."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
-        if (
-            self.config.detector == "classic"
-            and self.config.read_plates
-            and not self.config.read_containers
-        ):
+        if self.plates_only:
             found = self.classic_plates(image, view)
             if found is not None:
                 self.stats["classic_rows"] += 1

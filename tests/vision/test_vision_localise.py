@@ -142,6 +142,7 @@ def test_only_a_strong_read_ends_the_search() -> None:
 
 def test_containers_keep_full_text_detection() -> None:
     vision = LaneVision(VisionConfig(regions=["eu"]))  # read_containers on (the default)
+    assert vision.detector is None  # its plate boxes and checks are for plates-only lanes
     scene = render_plate_scene(np.random.default_rng(2), region="eu")
     vision.read_frame(scene.image)
     assert vision.stats["classic_rows"] == vision.stats["classic_fallbacks"] == 0
