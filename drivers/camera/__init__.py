@@ -10,6 +10,7 @@ lane has no loop detector.
 """
 
 from drivers.camera.capture import (
+    MAX_STUCK_CONNECTIONS,
     Camera,
     CameraError,
     CameraFrame,
@@ -21,6 +22,7 @@ from drivers.camera.capture import (
 from drivers.camera.motion import MotionDetector, changed_fraction, motion_bursts
 
 __all__ = [
+    "MAX_STUCK_CONNECTIONS",
     "Camera",
     "CameraError",
     "CameraFrame",

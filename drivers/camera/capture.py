@@ -14,14 +14,17 @@ it goes and once when it comes back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
 import random
+import threading
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -30,6 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_STUCK_CONNECTIONS = 3
 
 
 class CameraError(Exception):
@@ -76,6 +83,7 @@ class CameraStats:
     failed_opens: int = 0
     read_failures: int = 0  # reads that ended a connection
     reconnects: int = 0  # connections reopened after a loss
+    hung_calls: int = 0  # opens or reads given up on by the watchdog
     connected: bool = False
 
 
@@ -98,7 +106,7 @@ def open_capture(settings: CameraSettings) -> cv2.VideoCapture:
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(settings.read_timeout_s * 1000),
     ]
-    if kind == "file" and not Path(settings.source).is_file():
+    if kind == "file" and not Path(settings.source).exists():  # a file, or a pipe fed frames
         raise CameraError(f"no video file at {settings.source}")
     try:
         if kind == "v4l2":
@@ -116,16 +124,95 @@ def open_capture(settings: CameraSettings) -> cv2.VideoCapture:
     return cap
 
 
+class _Connection:
+    """One connection to the source, on a thread of its own that opens, reads and releases.
+
+    A thread per connection, so that a call that never returns takes only its own
+    connection with it: the camera gives up on it and opens another. FFmpeg's timeouts
+    do not cover every such call (a pipe whose writer stalls blocks in the kernel; a
+    decoder can stick in a stream that still sends bytes). The thread is a daemon so
+    that a stuck call cannot hold the process at exit.
+    """
+
+    def __init__(self, settings: CameraSettings) -> None:
+        self.settings = settings
+        self._cap: cv2.VideoCapture | None = None
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._released: asyncio.Future[None] | None = None
+        self.thread = threading.Thread(
+            target=self._serve, name=f"cam-{settings.camera_id}", daemon=True
+        )
+        self.thread.start()
+
+    def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Run `fn` on this connection's thread, after whatever was asked before it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def job() -> None:
+            try:
+                outcome: tuple[T | None, BaseException | None] = (fn(), None)
+            except Exception as err:  # handed to whoever awaits the call
+                outcome = (None, err)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+
+        self._jobs.put(job)
+        return future
+
+    def close(self) -> asyncio.Future[None]:
+        """Release the capture after any call still running, then end the thread."""
+        if self._released is None:
+            self._released = self.call(self._release)
+            self._jobs.put(None)
+        return self._released
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def open(self) -> float:
+        """Open the source; its frame rate (0 where it does not say)."""
+        self._cap = open_capture(self.settings)
+        return float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def read(self) -> np.ndarray | None:
+        if self._cap is None:
+            return None
+        try:
+            ok, image = self._cap.read()
+        except cv2.error as err:  # a broken stream can make the decoder throw
+            log.debug("camera %s: read failed: %s", self.settings.camera_id, err)
+            return None
+        return image if ok and image is not None else None
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():  # the caller gave up on it (a hung call, a cancelled grabber)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+class _Hung(Exception):
+    """A call on the connection's thread ran past its watchdog."""
+
+
 class Camera:
-    """One camera: a grabber thread-in-executor keeps its newest frame."""
+    """One camera: a grabber task keeps its newest frame, read on the connection's thread."""
 
     def __init__(self, settings: CameraSettings) -> None:
         self.settings = settings
         self.stats = CameraStats()
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"cam-{settings.camera_id}"
-        )
-        self._cap: cv2.VideoCapture | None = None
+        self._connection: _Connection | None = None
+        self._stuck: list[_Connection] = []  # given up on, their call still running
         self._latest: CameraFrame | None = None
         self._new_frame = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -142,49 +229,57 @@ class Camera:
             if self._task is not None:
                 await cancel_and_wait(self._task)
         finally:
-            # The release runs after any read the grabber thread is still in, and then
-            # the thread ends; the event loop never blocks on it. Shielded, so that a
-            # cancellation arriving now cannot leave the thread and its stream open.
-            release = asyncio.get_running_loop().run_in_executor(self._executor, self._release)
-            self._executor.shutdown(wait=False)
-            await asyncio.shield(release)
+            if self._connection is not None:
+                await self._close(self._connection)
+
+    async def _close(self, connection: _Connection) -> None:
+        # The release waits behind any read the thread is still in. It is awaited so
+        # that the stream is let go when the camera is closed, but only for as long as
+        # a read may take: a stuck read is left to end on its own thread. Shielded, so
+        # that a cancellation arriving now cannot stop the release from being queued.
+        released = connection.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(released), self.settings.read_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "camera %s: closed while a read is stuck; its stream is released when the "
+                "read returns",
+                self.settings.camera_id,
+            )
 
     # -- the grabber ----------------------------------------------------------------
 
-    def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    def _open(self) -> None:
-        self._release()
-        self._cap = open_capture(self.settings)
-
-    def _read(self) -> np.ndarray | None:
-        if self._cap is None:
-            return None
+    async def _watched(self, connection: _Connection, fn: Callable[[], T], limit_s: float) -> T:
+        """`fn`'s result on the connection's thread, or _Hung past `limit_s` (it runs on)."""
         try:
-            ok, image = self._cap.read()
-        except cv2.error as err:  # a broken stream can make the decoder throw
-            log.debug("camera %s: read failed: %s", self.settings.camera_id, err)
-            return None
-        return image if ok and image is not None else None
+            return await asyncio.wait_for(connection.call(fn), limit_s)
+        except TimeoutError:
+            self.stats.hung_calls += 1
+            self._stuck.append(connection)
+            raise _Hung(f"no answer in {limit_s:.0f} s") from None
 
-    def _file_interval_s(self) -> float:
+    def _file_interval_s(self, fps: float) -> float:
         if source_kind(self.settings.source) != "file":
             return 0.0
-        fps = self.settings.file_fps or (self._cap.get(cv2.CAP_PROP_FPS) if self._cap else 0.0)
-        return 1.0 / fps if fps and fps > 0 else 0.04
+        fps = self.settings.file_fps or fps
+        return 1.0 / fps if fps > 0 else 0.04
 
     async def _grab_forever(self) -> None:
-        loop = asyncio.get_running_loop()
         attempt = 0
         seq = 0
         was_lost = False
         while True:
+            # Each stuck call holds a thread and a stream until it returns: a few at most.
+            self._stuck = [c for c in self._stuck if c.thread.is_alive()]
+            if len(self._stuck) >= MAX_STUCK_CONNECTIONS:
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            connection = self._connection = _Connection(self.settings)
             try:
-                await loop.run_in_executor(self._executor, self._open)
-            except CameraError as err:
+                fps = await self._watched(connection, connection.open, self._open_limit_s)
+            except (CameraError, _Hung) as err:
+                connection.close()
                 self.stats.failed_opens += 1
                 if attempt == 0:
                     log.warning("camera %s unavailable: %s", self.settings.camera_id, err)
@@ -197,10 +292,20 @@ class Camera:
                 log.warning("camera %s is back", self.settings.camera_id)
             self.stats.connected = True
             attempt = 0
-            interval = self._file_interval_s()
+            hung = False
+            interval = self._file_interval_s(fps)
             while True:
                 started = time.monotonic()
-                image = await loop.run_in_executor(self._executor, self._read)
+                try:
+                    image = await self._watched(connection, connection.read, self._read_limit_s)
+                except _Hung:
+                    hung = True
+                    log.warning(
+                        "camera %s: a read has not returned in %.0f s; opening the source again",
+                        self.settings.camera_id,
+                        self._read_limit_s,
+                    )
+                    break
                 if image is None:
                     break
                 seq += 1
@@ -211,17 +316,29 @@ class Camera:
                     self._new_frame.notify_all()
                 if interval:
                     await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            connection.close()
             self.stats.connected = False
-            if source_kind(self.settings.source) == "file" and not self.settings.loop_file:
+            is_file = source_kind(self.settings.source) == "file"
+            if is_file and not hung and not self.settings.loop_file:
                 log.info("camera %s: end of file", self.settings.camera_id)
                 async with self._new_frame:
                     self._ended = True
                     self._new_frame.notify_all()
                 return
-            if source_kind(self.settings.source) != "file":
+            if not is_file or hung:
                 self.stats.read_failures += 1
-                log.warning("camera %s lost its stream; reconnecting", self.settings.camera_id)
+                if not hung:
+                    log.warning("camera %s lost its stream; reconnecting", self.settings.camera_id)
                 was_lost = True
+
+    @property
+    def _open_limit_s(self) -> float:
+        # FFmpeg's own timeouts end most stuck calls; this catches the ones they miss.
+        return 2 * self.settings.open_timeout_s + 1.0
+
+    @property
+    def _read_limit_s(self) -> float:
+        return 2 * self.settings.read_timeout_s + 1.0
 
     def _backoff(self, attempt: int) -> float:
         # Jittered so that the cameras of a gate that lost power together do not

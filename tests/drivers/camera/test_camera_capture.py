@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from conftest import HEIGHT, WIDTH, MjpegCamera, RtspCamera, scene, stamp_of
 
 from drivers.camera import (
+    MAX_STUCK_CONNECTIONS,
     Camera,
     CameraSettings,
     CameraUnavailable,
@@ -211,3 +215,77 @@ async def test_a_cancelled_user_ends_the_camera_and_stays_cancelled(
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
     await until_no_grabber(settings.camera_id)
+
+
+class StallingPipe:
+    """A pipe fed JPEG frames by a writer that can stall with the pipe still open, as a
+    hung encoder does. FFmpeg's read then blocks in the kernel, where its timeouts do not
+    reach: the read never returns until the writer goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        os.mkfifo(path)
+        self.stalled = threading.Event()
+        self.gone = threading.Event()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY)  # waits for the camera to open the pipe
+        try:
+            index = 0
+            while not self.stalled.is_set():
+                os.write(fd, cv2.imencode(".jpg", scene(index, vehicle=False))[1].tobytes())
+                index += 1
+            self.gone.wait(60)
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(fd)
+
+    def unblocked(self, condition: Callable[[], bool]) -> Callable[[], bool]:
+        """`condition`, asked after letting go any reader that opens the pipe meanwhile (a
+        pipe's open waits for a writer, and FFmpeg opens it again when its read fails)."""
+
+        def poked() -> bool:
+            with contextlib.suppress(OSError):  # ENXIO: nobody is opening it
+                os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))
+            return condition()
+
+        return poked
+
+
+async def test_a_read_that_never_returns_is_given_up_and_does_not_hold_the_close(
+    tmp_path: Path,
+) -> None:
+    pipe = StallingPipe(tmp_path / "lane.mjpeg")
+    quick = FAST | {"open_timeout_s": 0.5, "read_timeout_s": 0.5}
+    settings = CameraSettings(source=str(pipe.path), camera_id="stalled", file_fps=100, **quick)
+
+    async def watch() -> None:
+        async with Camera(settings) as cam:
+            await cam.next_frame(timeout_s=10.0)
+            pipe.stalled.set()
+            await until(lambda: cam.stats.hung_calls >= 1)
+            assert not cam.stats.connected  # the stuck read was given up on...
+            assert cam.stats.read_failures >= 1  # ...as a lost stream, not a file's end
+            assert not cam._ended
+            # Reopening hangs too (the pipe is silent): a few stuck threads, no more.
+            await until(lambda: cam.stats.hung_calls >= MAX_STUCK_CONNECTIONS)
+            await asyncio.sleep(1.0)
+            assert cam.stats.hung_calls == MAX_STUCK_CONNECTIONS
+            assert len(grabber_threads("stalled")) == MAX_STUCK_CONNECTIONS
+
+    # The close does not wait on a stuck read for ever (it used to).
+    await asyncio.wait_for(watch(), 60)
+    assert grabber_threads("stalled")  # still in their reads...
+    pipe.gone.set()
+    await until(pipe.unblocked(lambda: not grabber_threads("stalled")))  # ...until it goes
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
