@@ -292,30 +292,7 @@ class Camera:
                 log.warning("camera %s is back", self.settings.camera_id)
             self.stats.connected = True
             attempt = 0
-            hung = False
-            interval = self._file_interval_s(fps)
-            while True:
-                started = time.monotonic()
-                try:
-                    image = await self._watched(connection, connection.read, self._read_limit_s)
-                except _Hung:
-                    hung = True
-                    log.warning(
-                        "camera %s: a read has not returned in %.0f s; opening the source again",
-                        self.settings.camera_id,
-                        self._read_limit_s,
-                    )
-                    break
-                if image is None:
-                    break
-                seq += 1
-                self.stats.frames += 1
-                frame = CameraFrame(image, datetime.now(UTC), seq, self.settings.camera_id)
-                async with self._new_frame:
-                    self._latest = frame
-                    self._new_frame.notify_all()
-                if interval:
-                    await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            seq, hung = await self._pump(connection, seq, fps)
             connection.close()
             self.stats.connected = False
             is_file = source_kind(self.settings.source) == "file"
@@ -330,6 +307,32 @@ class Camera:
                 if not hung:
                     log.warning("camera %s lost its stream; reconnecting", self.settings.camera_id)
                 was_lost = True
+
+    async def _pump(self, connection: _Connection, seq: int, fps: float) -> tuple[int, bool]:
+        """Publish the connection's frames until a read fails; the last seq, and whether
+        the read that ended it hung."""
+        interval = self._file_interval_s(fps)
+        while True:
+            started = time.monotonic()
+            try:
+                image = await self._watched(connection, connection.read, self._read_limit_s)
+            except _Hung:
+                log.warning(
+                    "camera %s: a read has not returned in %.0f s; opening the source again",
+                    self.settings.camera_id,
+                    self._read_limit_s,
+                )
+                return seq, True
+            if image is None:
+                return seq, False
+            seq += 1
+            self.stats.frames += 1
+            frame = CameraFrame(image, datetime.now(UTC), seq, self.settings.camera_id)
+            async with self._new_frame:
+                self._latest = frame
+                self._new_frame.notify_all()
+            if interval:
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     @property
     def _open_limit_s(self) -> float:
