@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,9 +27,6 @@ class SceneServer:
 
     def __init__(self, image: np.ndarray) -> None:
         self.image = image
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +49,8 @@ class SceneServer:
                 pass
 
         self.live = True
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # the kernel's free port
+        self.port = int(self.httpd.server_address[1])
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

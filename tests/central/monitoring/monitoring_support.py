@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from contract.messages import (
     SealReading,
     utc_now,
 )
+from corridor.broker import free_port
 
 ROLES = [r.value for r in Role]
 
@@ -138,9 +138,7 @@ class Server:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)

@@ -3,7 +3,6 @@ both of which can be unplugged and plugged back."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from corridor.broker import free_port
 
 WIDTH, HEIGHT = 320, 240
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gi (scripts/ensure-system-deps)
@@ -46,9 +47,7 @@ class MjpegCamera:
 
     @staticmethod
     def _free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+        return free_port()  # kept across stop and start: below the ephemeral range
 
     @property
     def url(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from gnss_io import collect, log_lines, write_lines
 from gnss_regress import decode_log
 
+from corridor.broker import free_port
 from drivers.gnss import FixMode, GpsdClient, GpsdError, tpv_to_fix
 
 
@@ -45,9 +45,7 @@ async def test_gpsd_fixes_agree_with_our_own_decoding(
 
 
 async def test_nothing_listening_raises() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # a port nobody listens on
+    port = free_port()  # a port nobody listens on
     with pytest.raises(GpsdError, match="cannot reach gpsd"):
         async with GpsdClient("127.0.0.1", port, connect_timeout_s=2):
             pass
