@@ -24,7 +24,6 @@ from central.service import Central
 from central.settings import load_settings
 from contract import bus, signing, topics
 from contract.messages import FusedIdentifier, GateDecision, IdentifierKind, Passage, utc_now
-from contract.tasks import cancel_and_wait
 from corridor.broker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +85,8 @@ class GateBox:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await cancel_and_wait(self._reader)
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
         await self._stack.aclose()
 
     async def _read(self) -> None:

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from contract.tasks import cancel_and_wait
-
 
 async def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -30,7 +28,8 @@ async def running(
             await until(ready)
         yield
     finally:
-        await cancel_and_wait(task)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
