@@ -14,7 +14,7 @@ it goes and once when it comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
 import queue
 import random
@@ -146,19 +146,23 @@ class _Connection:
 
     def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run `fn` on this connection's thread, after whatever was asked before it."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def job() -> None:
+            # Runs even when the caller gave up waiting (a release must still happen);
+            # once running, the caller's cancel no longer reaches `done`.
+            wanted = done.set_running_or_notify_cancel()
             try:
-                outcome: tuple[T | None, BaseException | None] = (fn(), None)
+                result = fn()
             except Exception as err:  # handed to whoever awaits the call
-                outcome = (None, err)
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
-                loop.call_soon_threadsafe(_settle, future, *outcome)
+                if wanted:
+                    done.set_exception(err)
+                return
+            if wanted:
+                done.set_result(result)
 
         self._jobs.put(job)
-        return future
+        return asyncio.wrap_future(done)
 
     def close(self) -> asyncio.Future[None]:
         """Release the capture after any call still running, then end the thread."""
@@ -190,15 +194,6 @@ class _Connection:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
-
-
-def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
-    if future.done():  # the caller gave up on it (a hung call, a cancelled grabber)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]
 
 
 class _Hung(Exception):
