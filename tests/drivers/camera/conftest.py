@@ -41,13 +41,9 @@ class MjpegCamera:
         self.fps = fps
         self.vehicle = False
         self.garbage = False  # send broken JPEG parts, as a failing encoder does
-        self.port = self._free_port()
+        self.port = free_port()  # kept across stop and start
         self._server: ThreadingHTTPServer | None = None
         self._live = threading.Event()
-
-    @staticmethod
-    def _free_port() -> int:
-        return free_port()  # kept across stop and start: below the ephemeral range
 
     @property
     def url(self) -> str:
@@ -111,7 +107,7 @@ class RtspCamera:
     SCRIPT = Path(__file__).with_name("rtsp_server.py")
 
     def __init__(self) -> None:
-        self.port = MjpegCamera._free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[str] | None = None
 
     @property
