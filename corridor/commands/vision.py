@@ -35,10 +35,11 @@ common = [
     click.option(
         "--detector",
         type=click.Choice(["ocr", "classic", "yolo"]),
-        default="ocr",
+        default="classic",
         show_default=True,
-        help="Text everywhere (ocr); plate-shaped rows found by OpenCV first, ocr when they "
-        "settle nothing (classic, with --plates-only); the YOLO detector's regions (yolo).",
+        help="Plate character rows found by OpenCV and read by the recogniser, text "
+        "detection over the frame for codes and for plates no row settles (classic); "
+        "text detection everywhere (ocr); the YOLO detector's regions (yolo).",
     ),
     click.option(
         "--plates-only",

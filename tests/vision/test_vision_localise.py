@@ -11,7 +11,7 @@ import pytest
 from vision.config import VisionConfig
 from vision.localise import best_row, character_row, coarse_boxes, iou, plate_rows
 from vision.reader import LaneVision
-from vision.synth import render_plate_scene
+from vision.synth import render_container_scene, render_plate_scene
 from vision.text import Box, TextLine
 
 # The classic path without the YOLO detector (no plate boxes, no check of catch-all reads).
@@ -140,12 +140,22 @@ def test_only_a_strong_read_ends_the_search() -> None:
     assert vision.strong_plate(TextLine("2014-05-10", 0.99, box), image, "v") is None
 
 
-def test_containers_keep_full_text_detection() -> None:
+def test_with_container_codes_a_row_reads_the_plate_and_detection_the_codes() -> None:
     vision = LaneVision(VisionConfig(regions=["eu"]))  # read_containers on (the default)
-    assert vision.detector is None  # its plate boxes and checks are for plates-only lanes
+    assert not vision.plates_only and vision.detector is not None  # the catch-all check
     scene = render_plate_scene(np.random.default_rng(2), region="eu")
-    vision.read_frame(scene.image)
-    assert vision.stats["classic_rows"] == vision.stats["classic_fallbacks"] == 0
+    seen = vision.read_frame(scene.image)
+    # The plate is the row's read, not the whole frame's lines (a row settled it)...
+    assert vision.stats["classic_rows"] == 1 and vision.stats["classic_fallbacks"] == 0
+    assert [p.text for p in seen.plates] == [scene.objects[0].text]
+    assert [p.text for p in seen.plates] == [
+        p.text for p in vision.classic_plates(scene.image, "cam") or []
+    ]
+    # ...and the codes still come from text detection over the whole frame.
+    side = render_container_scene(np.random.default_rng(12), vertical=False)
+    seen = vision.read_frame(side.image)
+    assert side.objects[0].text in [c.code for c in seen.containers]
+    assert all(side.objects[0].text not in p.text for p in seen.plates)
 
 
 def test_inside_a_sure_plate_box_a_numbers_only_read_is_strong() -> None:
