@@ -39,8 +39,9 @@ class VisionConfig(BaseModel):
         description="Where text is looked for: `classic` finds plate character rows with "
         "OpenCV (edge density, character blobs) and runs the recogniser on those alone; "
         "when no row gives a confident plate, the OCR engine's text detection runs in the "
-        "YOLO detector's plate boxes, then over the whole frame (always for container "
-        "codes); `ocr` always runs that "
+        "YOLO detector's plate boxes, then over the whole frame (with container codes, "
+        "over every frame: a row's plates then stand in for its plates); `ocr` always "
+        "runs that "
         "text detection; `yolo` asks the trained region detector for plate and code "
         "regions first and reads only those (faster, less accurate: see docs).",
     )
@@ -72,8 +73,9 @@ class VisionConfig(BaseModel):
         ge=0,
         le=1,
         description="`classic`: a row ends the search when two reads of it (two crops) "
-        "show the same plate and the surer is at least this confident; so does a read in "
-        "a plate box (`classic_boxes`).",
+        "show the same plate and the surer is at least this confident (or, where they "
+        "disagree on a glyph neither is sure of, their character-by-character fusion is); "
+        "so does a read in a plate box (`classic_boxes`).",
     )
     detector_model: Path | None = Field(
         default=None, description="ONNX region detector; default vision/models/regions.onnx."

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from vision.errors import VisionError
-from vision.text import TextLine
+from vision.text import CharChoices, TextLine
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # `RK2576AH`). Lines from text detection (`spot`) are padded only to `rec_min_width`,
 # which reads the same on every set measured and is faster (docs/vision.md).
 LINE_MIN_WIDTH = 320
+# Characters kept per position of a read: the recogniser's few likeliest.
+CHOICES_PER_CHAR = 3
 
 
 class OcrError(VisionError):
@@ -66,7 +68,9 @@ class TextSpotter:
         self._lock = threading.Lock()
         self._rec_min_width = rec_min_width
         # Load the recogniser now (the engine loads it on first use), not on a car.
+        self._outputs: _KeepsLastOutput | None = None
         self.recognise(np.full((48, 96, 3), 255, np.uint8))
+        self._outputs = _KeepsLastOutput.around(getattr(self._engine, "text_rec", None))
 
     def spot(self, image: np.ndarray) -> list[TextLine]:
         """Every text line the detector finds, read, with its box in `image` pixels."""
@@ -86,14 +90,23 @@ class TextSpotter:
 
     def recognise(self, crop: np.ndarray) -> tuple[str, float]:
         """Read one line of text that fills `crop` (no detection)."""
+        text, score, _ = self.recognise_chars(crop)
+        return text, score
+
+    def recognise_chars(self, crop: np.ndarray) -> tuple[str, float, tuple[CharChoices, ...]]:
+        """`recognise`, and for each character read the recogniser's likeliest
+        characters there with their probabilities (empty where the engine's
+        recogniser cannot be reached: see `_KeepsLastOutput`)."""
         with self._lock:
             try:
                 result: Any = self._engine(crop, use_det=False, use_cls=False, use_rec=True)
             except Exception as err:
                 raise OcrError(f"OCR failed on a {crop.shape} crop: {err}") from err
+            chars = self._outputs.choices() if self._outputs is not None else ()
         if not result.txts:
-            return "", 0.0
-        return str(result.txts[0]), float(result.scores[0])
+            return "", 0.0, ()
+        text = str(result.txts[0])
+        return text, float(result.scores[0]), chars if len(chars) == len(text) else ()
 
     @contextlib.contextmanager
     def _line_width(self, width: int) -> Iterator[None]:
@@ -113,3 +126,58 @@ class TextSpotter:
             yield
         finally:
             rec.rec_image_shape = shape
+
+
+class _KeepsLastOutput:
+    """Stands in for the recogniser's onnxruntime session and keeps its last output.
+
+    The engine gives a read's text and one score; two reads of one plate row that
+    disagree on a character are better judged by how likely each was (4 at 0.76 and
+    L at 0.21 in one crop, L 0.69 and 4 0.29 in the other). The engine's CTC decoding
+    is greedy (each time step's likeliest class; a repeat or a blank emits nothing),
+    so the time steps that emitted a character are found again here, and their
+    probabilities read off.
+    """
+
+    def __init__(self, session: Any, characters: list[str]) -> None:
+        self._session = session
+        self._characters = characters
+        self._last: np.ndarray | None = None
+
+    @classmethod
+    def around(cls, rec: Any) -> _KeepsLastOutput | None:
+        """Installed in rapidocr 3.x's recogniser (`text_rec.session`); None where a
+        later rapidocr lacks those parts (reads then carry no choices)."""
+        session = getattr(rec, "session", None)
+        characters = getattr(getattr(rec, "postprocess_op", None), "character", None)
+        if session is None or not isinstance(characters, list):
+            log.warning("the OCR engine's recogniser is not reachable: reads carry no choices")
+            return None
+        keeper = cls(session, characters)
+        rec.session = keeper
+        return keeper
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._last = None
+        out = self._session(*args, **kwargs)
+        self._last = np.asarray(out)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def choices(self) -> tuple[CharChoices, ...]:
+        """Per emitted character of the last single-crop read, its likeliest classes."""
+        last = self._last
+        if last is None or last.ndim != 3 or last.shape[0] != 1:
+            return ()
+        probs = last[0]
+        best = probs.argmax(axis=1)
+        emitted = [
+            t for t in range(len(best)) if best[t] != 0 and (t == 0 or best[t] != best[t - 1])
+        ]
+        out = []
+        for t in emitted:
+            top = np.argsort(-probs[t])[:CHOICES_PER_CHAR]
+            out.append({self._characters[i]: float(probs[t, i]) for i in top if i != 0})
+        return tuple(out)

@@ -13,7 +13,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from vision.errors import VisionError
@@ -310,6 +310,54 @@ def match_known(text: str, known: Iterable[str], max_cost: float = 1.0) -> str |
     if len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None
     return scored[0][1]
+
+
+# A crop whose likeliest character has this probability is sure of that glyph.
+SURE_GLYPH = 0.9
+
+
+def fuse_choices(
+    a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]
+) -> tuple[str, list[float]] | None:
+    """Two reads of one row (two crops) judged character by character.
+
+    Each read's characters are taken as the plate shows them (upper-case
+    alphanumerics, separators dropped); when both have as many, each position takes
+    the character likeliest over both crops (their probabilities averaged). Returns
+    the text and each character's averaged probability; None when the reads do not
+    line up (a character more or less: a different cut, not a doubtful glyph), or
+    when at a glyph they disagree on either crop is sure of its own (`SURE_GLYPH`):
+    one cut then reads a glyph confidently wrong, and averaging cannot tell which
+    (a Brazilian `OEL1145` read O at 0.60 in one crop and D at 0.97 in the other).
+    """
+    left, right = plate_choices(a), plate_choices(b)
+    if not left or len(left) != len(right):
+        return None
+    text, probs = [], []
+    for x, y in zip(left, right, strict=True):
+        top_x, top_y = max(x, key=lambda c: x[c]), max(y, key=lambda c: y[c])
+        if top_x != top_y and max(x[top_x], y[top_y]) >= SURE_GLYPH:
+            return None
+        char = max(x.keys() | y.keys(), key=lambda c: x.get(c, 0.0) + y.get(c, 0.0))
+        text.append(char)
+        probs.append((x.get(char, 0.0) + y.get(char, 0.0)) / 2)
+    return "".join(text), probs
+
+
+def plate_choices(chars: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
+    """The positions whose likeliest character is alphanumeric, each with its
+    choices as a plate shows them (`normalize`: `o` and `O` are one)."""
+    out = []
+    for choices in chars:
+        if not choices or not normalize(max(choices, key=lambda c: choices[c])):
+            continue  # a separator, a space, a mark
+        merged: dict[str, float] = {}
+        for char, prob in choices.items():
+            key = normalize(char)
+            if len(key) == 1:
+                merged[key] = merged.get(key, 0.0) + prob
+        out.append(merged)
+    return out
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from vision.ocr import TextSpotter
 from vision.plates import (
     PlateText,
     formats_for,
+    fuse_choices,
     interpret,
     kinds,
     match_known,
@@ -50,6 +51,9 @@ SURE_PLATE = 0.5
 SAME_ROW_IOU = 0.5
 # `classic`: the localiser's rows read before the detector is asked for plate boxes.
 LOCALISER_FIRST = 2
+# `classic`: two reads of a row that disagree settle it only when each character
+# picked holds at least this share of the probability over both crops.
+FUSED_MIN_PROB = 0.5
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,31 @@ class LaneVision:
                 and not self.plate_is_elsewhere(line, row.box, image)
             ):
                 return self.plates_in([*lines, again], image, view)
+            fused = self.fused_row(line, again) if again is not None else None
+            if (
+                fused is not None
+                and self.strong_plate(fused, image, view, in_plate)
+                and not self.plate_is_elsewhere(fused, row.box, image)
+            ):
+                self.stats["classic_fused"] += 1
+                return self.plates_in([*lines[:-1], fused], image, view)
         return None
+
+    @staticmethod
+    def fused_row(first: TextLine, again: TextLine) -> TextLine | None:
+        """Two reads of one row that disagree on a glyph, judged character by
+        character (`plates.fuse_choices`): the crops' averaged probabilities pick each
+        character. None unless every character so picked holds most of the
+        probability over both crops (`FUSED_MIN_PROB`): a glyph the crops split
+        evenly is still doubtful, and the frame goes on to text detection.
+        """
+        if normalize(first.text) == normalize(again.text):
+            return None
+        fused = fuse_choices(first.chars, again.chars)
+        if fused is None or min(fused[1]) < FUSED_MIN_PROB:
+            return None
+        text, probs = fused
+        return TextLine(text, round(sum(probs) / len(probs), 5), union([first.box, again.box]))
 
     def plate_is_elsewhere(self, line: TextLine, box: Box, image: np.ndarray) -> bool:
         """A read only a catch-all shape takes (a truck's fleet number on a "How's my
@@ -358,8 +386,10 @@ class LaneVision:
         if x2 - x1 < 8 or y2 - y1 < 8:
             return None
         crop = image[y1:y2, x1:x2]
-        text, score = self.spotter.recognise(np.ascontiguousarray(np.rot90(crop)) if turn else crop)
-        return TextLine(text, score, box) if score >= self.config.min_text_score else None
+        text, score, chars = self.spotter.recognise_chars(
+            np.ascontiguousarray(np.rot90(crop)) if turn else crop
+        )
+        return TextLine(text, score, box, chars) if score >= self.config.min_text_score else None
 
     def strong_plate(
         self, line: TextLine, image: np.ndarray, view: str, in_plate: bool = False

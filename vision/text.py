@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels of the frame
+# The recogniser's likeliest characters for one character of a read, with their
+# probabilities (a few, most likely first).
+CharChoices = Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -12,6 +16,9 @@ class TextLine:
     text: str
     score: float
     box: Box
+    # One entry per character of `text` where the recogniser says (a crop read on
+    # its own); empty for lines read by text detection.
+    chars: tuple[CharChoices, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def width(self) -> int:

@@ -17,6 +17,7 @@ from vision.plates import (
     PlateFormatError,
     fit_format,
     formats_for,
+    fuse_choices,
     interpret,
     match_known,
     normalize,
@@ -174,3 +175,43 @@ def test_fit_format_finds_the_cheapest_fit(text: str) -> None:
         else:
             assert found is not None and fmt.pattern.fullmatch(found[0]), (text, fmt.name)
             assert found[1] == pytest.approx(best), (text, fmt.name, found)
+
+
+# Two crops of one real US plate row (4GLS168), the recogniser's probabilities as
+# measured: the first crop reads L at 0.69, the second 4 at 0.76.
+FIRST_CROP = [{"L": 0.69, "4": 0.29}, {"G": 1.0}, {"L": 1.0}, {"S": 0.98, "$": 0.02},
+              {"1": 1.0}, {"6": 1.0}, {"8": 1.0}]  # fmt: skip
+SECOND_CROP = [{"4": 0.76, "L": 0.21}, {"G": 0.99}, {"L": 1.0}, {"S": 0.97, "$": 0.02},
+               {"1": 1.0}, {"6": 1.0}, {"8": 1.0}]  # fmt: skip
+
+
+def test_two_crops_are_judged_character_by_character() -> None:
+    fused = fuse_choices(FIRST_CROP, SECOND_CROP)
+    assert fused is not None
+    text, probs = fused
+    assert text == "4GLS168"
+    assert probs[0] == pytest.approx((0.29 + 0.76) / 2)
+    assert probs[1:] == pytest.approx([0.995, 1.0, 0.975, 1.0, 1.0, 1.0])
+    assert fuse_choices(SECOND_CROP, FIRST_CROP) == fused  # the order of the crops is no vote
+
+
+def test_separators_and_case_do_not_misalign_the_crops() -> None:
+    dashed = [*FIRST_CROP[:3], {"-": 0.99, " ": 0.01}, *FIRST_CROP[3:]]
+    lower = [{"l": 0.5, "L": 0.2, "4": 0.29}, *FIRST_CROP[1:]]  # l and L are one plate glyph
+    assert fuse_choices(dashed, SECOND_CROP) == fuse_choices(FIRST_CROP, SECOND_CROP)
+    fused = fuse_choices(lower, SECOND_CROP)
+    assert fused is not None and fused[0] == "4GLS168"
+    assert fused[1][0] == pytest.approx((0.29 + 0.76) / 2)
+
+
+def test_crops_that_do_not_line_up_are_not_fused() -> None:
+    assert fuse_choices(FIRST_CROP, SECOND_CROP[1:]) is None  # a character cut off
+    assert fuse_choices([], []) is None
+
+
+def test_a_crop_sure_of_another_glyph_is_a_contradiction_not_a_vote() -> None:
+    # A Brazilian OEL1145: O at 0.60 in one crop, D at 0.97 in the other.
+    doubtful = [{"O": 0.60, "D": 0.38}, *[{c: 1.0} for c in "EL1145"]]
+    sure = [{"D": 0.97, "O": 0.02}, *[{c: 1.0} for c in "EL1145"]]
+    assert fuse_choices(doubtful, sure) is None
+    assert fuse_choices(sure, sure) == ("DEL1145", [0.97, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])

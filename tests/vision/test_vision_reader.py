@@ -276,3 +276,38 @@ def test_cli_eval_scores_a_labelled_folder(tmp_path: Path) -> None:
     assert out["overall"]["items"] == 5 * 3 and out["overall"]["unreadable_files"] == 5
     hits = sum(round(f["read_rate_pct"] * f["items"] / 100) for f in out["changes"].values())
     assert out["overall"]["read_rate_pct"] == pytest.approx(100 * hits / 15, abs=0.1)
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (5, "us")])
+def test_a_crop_read_carries_each_characters_choices(
+    vision: LaneVision, seed: int, region: str
+) -> None:
+    """The probabilities kept per character are those of the time steps the engine's
+    own decoding emitted: one per character, its likeliest being the character."""
+    scene = render_plate_scene(np.random.default_rng(seed), region=region)
+    x1, y1, x2, y2 = scene.objects[0].box
+    text, score, chars = vision.spotter.recognise_chars(scene.image[y1:y2, x1:x2])
+    assert (text, score) == vision.spotter.recognise(scene.image[y1:y2, x1:x2])
+    assert len(chars) == len(text) >= 5
+    for char, choices in zip(text, chars, strict=True):
+        assert max(choices, key=lambda c: choices[c]) == char
+        assert 0 < sum(choices.values()) <= 1.0001
+    # score is the engine's mean of the emitted characters' probabilities
+    assert score == pytest.approx(np.mean([max(c.values()) for c in chars]), abs=1e-4)
+
+
+def test_two_reads_of_a_row_that_disagree_are_fused_only_when_sure() -> None:
+    box = (10, 10, 200, 60)
+    first = TextLine("LGLS168", 0.95, box, ({"L": 0.69, "4": 0.29}, *[{c: 1.0} for c in "GLS168"]))
+    again = TextLine("4GLS168", 0.96, box, ({"4": 0.76, "L": 0.21}, *[{c: 1.0} for c in "GLS168"]))
+    fused = LaneVision.fused_row(first, again)
+    assert fused is not None and fused.text == "4GLS168"
+    assert fused.score == pytest.approx((0.525 + 6) / 7, abs=1e-4)
+    # an even split stays doubtful; agreeing reads need no fusing; no choices, no fusing
+    even = TextLine("4GLS168", 0.9, box, ({"4": 0.5, "L": 0.49}, *[{c: 1.0} for c in "GLS168"]))
+    split = TextLine("LGLS168", 0.9, box, ({"L": 0.5, "4": 0.49}, *[{c: 1.0} for c in "GLS168"]))
+    assert LaneVision.fused_row(even, split) is None
+    assert LaneVision.fused_row(first, first) is None
+    assert (
+        LaneVision.fused_row(TextLine("LGLS168", 0.95, box), TextLine("4GLS168", 0.96, box)) is None
+    )
