@@ -17,6 +17,7 @@ from central.pipeline import Pipeline, Publish
 from central.settings import MqttSettings
 from central.transit.pipeline import TransitPipeline, is_transit_topic
 from contract import bus, topics
+from contract.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class MqttIngest:
                     log.warning("broker connection lost or refused: %s; retrying", err)
                 self.ready.clear()
                 self._set_publisher(None)
+                raise_if_cancelling()  # a lost stop is never a reason to reconnect
                 await asyncio.sleep(bus.backoff_s(attempt))
                 attempt += 1
             finally:

@@ -7,6 +7,14 @@ that cancellation too, and the caller carries on as if nothing had asked it to s
 (a device session that should end goes on and opens its device again). And Python
 3.11's `asyncio.wait_for` (inside aiomqtt and pymodbus) can swallow a cancellation
 that lands just as the awaited reply arrives, so the task runs on.
+
+Cancelling again only helps a task that is cancelled directly. A loop under an
+`asyncio.TaskGroup` (the gate agent's bus session, a lane's device adapters) gets one
+cancel, when the group aborts; the group absorbs every later cancel of its parent
+while it waits for its children. So such a loop must end on that first cancel:
+our own code times out with `within` (`asyncio.timeout`, which never loses a
+cancel), and a loop that calls a library using `wait_for` checks
+`raise_if_cancelling()` before it goes round again or reconnects.
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def cancel_and_wait(task: asyncio.Future[Any], *, every_s: float = 1.0) -> None:
@@ -33,3 +44,22 @@ async def cancel_and_wait(task: asyncio.Future[Any], *, every_s: float = 1.0) ->
         error = task.exception()
         if error is not None:
             log.warning("a stopped task ended with an error: %r", error, exc_info=error)
+
+
+def raise_if_cancelling() -> None:
+    """Raise CancelledError if the current task was asked to stop and a callee lost it.
+
+    `Task.cancelling()` still counts a cancel that `wait_for` swallowed (nothing
+    takes it back), while the cancels that `asyncio.timeout` and a TaskGroup send
+    for their own ends are taken back (`uncancel`) and no longer counted.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def within(awaitable: Awaitable[T], timeout_s: float | None) -> T:
+    """`asyncio.wait_for(awaitable, timeout_s)` that never loses a cancel: TimeoutError
+    past `timeout_s` (None: no limit), CancelledError whenever the task is cancelled."""
+    async with asyncio.timeout(timeout_s):
+        return await awaitable

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from contract import GateDecision, GateStatus, Message, Passage, Receipt, topics
 from contract.bus import MqttClient, MqttError, MqttMessage, backoff_s, client
 from contract.signing import load_private_key, load_public_key
+from contract.tasks import raise_if_cancelling, within
 from corridor import __version__
 from edge.config import EdgeConfig
 from edge.lane import Lane
@@ -94,13 +95,14 @@ class GateAgent:
 
     async def _publish_outbox(self) -> None:
         while True:
+            raise_if_cancelling()  # a publish (aiomqtt's wait_for) may have lost the stop
             await self._connected.wait()
             mqtt = self._mqtt
             due = self.outbox.due(resend_after_s=self.config.resend_after_s)
             if mqtt is None or not due:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.resend_after_s / 2)
+                    await within(self._wake.wait(), self.config.resend_after_s / 2)
                 continue
             for item in due:
                 self.published_at.setdefault(item.message_id, time.perf_counter())
@@ -144,6 +146,9 @@ class GateAgent:
                 ) as mqtt:
                     attempt = 0
                     await self._on_connected(mqtt)
+                    # aiomqtt's wait_for may have lost a stop that landed as the broker
+                    # answered; the agent's TaskGroup sends no second one.
+                    raise_if_cancelling()
                     async for message in mqtt.messages:
                         await self._on_message(message)
             except MqttError as err:
@@ -152,6 +157,7 @@ class GateAgent:
                 self._mqtt = None
                 self._connected.clear()
                 self.metrics.connected.set(0)
+            raise_if_cancelling()  # a lost stop is never a reason to reconnect
             attempt += 1
             await asyncio.sleep(backoff_s(min(attempt, 6), cap_s=10.0))
 
@@ -223,6 +229,7 @@ class GateAgent:
                         qos=1,
                         retain=True,
                     )
+                raise_if_cancelling()  # the publish may have lost the stop
             if changed:
                 await asyncio.sleep(STATUS_MIN_GAP_S)
             else:

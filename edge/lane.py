@@ -31,6 +31,7 @@ from contract import (
 )
 from contract.bus import backoff_s
 from contract.signing import sign
+from contract.tasks import raise_if_cancelling
 from drivers.barrier import BarrierError, BarrierPlc, BarrierStatus, PlcState
 from edge import adapters
 from edge.adapters.base import Trip
@@ -128,6 +129,7 @@ class Lane:
             except BarrierError as err:
                 self.plc_health.down(str(err))
                 self._set_barrier(BarrierState.UNKNOWN, 0, 0)
+                raise_if_cancelling()  # a lost stop is never a reason to reconnect
                 attempt += 1
                 await asyncio.sleep(backoff_s(min(attempt, 5), cap_s=5.0))
 
@@ -153,11 +155,9 @@ class Lane:
                 self._lane_cleared_at = inputs.at
             self._occupied = occupied
             await asyncio.sleep(self.config.poll_interval_s)
-            me = asyncio.current_task()
-            if me is not None and me.cancelling():
-                # Python 3.11's wait_for (inside pymodbus) can swallow a cancellation that
-                # lands as the reply arrives; without this the lane would never stop.
-                raise asyncio.CancelledError
+            # Python 3.11's wait_for (inside pymodbus) can swallow a cancellation that
+            # lands as the reply arrives; without this the lane would never stop.
+            raise_if_cancelling()
 
     def _set_barrier(self, state: BarrierState, fault_code: int, cycles: int) -> None:
         if state == self.barrier and cycles == self._cycles:

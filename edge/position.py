@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.bus import backoff_s
 from contract.messages import GatePosition
+from contract.tasks import raise_if_cancelling
 from drivers.gnss import Fix, FixMode, GnssError, GpsdClient, NmeaSerialReceiver
 from drivers.probe import ProbeResult
 from edge.health import DeviceHealth
@@ -298,6 +299,7 @@ class PositionMonitor:
             finally:
                 self._rejected_lines += self._source_rejected()
                 self._source = None
+            raise_if_cancelling()  # a lost stop is never a reason to reopen the receiver
             attempt += 1
             await asyncio.sleep(backoff_s(min(attempt, 6), cap_s=10.0))
 

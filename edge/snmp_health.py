@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contract.tasks import raise_if_cancelling
 from drivers.snmp import (
     HealthReading,
     SnmpDevice,
@@ -143,6 +144,7 @@ class SnmpHealthMonitor:
                     self._down(target.name, f"{target.host}: {err}")
                 else:
                     self._up(target.name, reading)
+                raise_if_cancelling()  # the SNMP library's wait_for may have lost the stop
                 await self._sleep(target)
         finally:
             device.close()

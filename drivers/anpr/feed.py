@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from contract.tasks import within
+
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024
@@ -63,7 +65,7 @@ class AnprFeed:
 
     async def __aenter__(self) -> AnprFeed:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            self._reader, self._writer = await within(
                 asyncio.open_connection(self.settings.host, self.settings.port, limit=MAX_LINE),
                 self.settings.connect_timeout_s,
             )

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.tasks import cancel_and_wait
+from contract.tasks import cancel_and_wait, within
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +355,7 @@ class Camera:
 
         async with self._new_frame:
             try:
-                await asyncio.wait_for(self._new_frame.wait_for(ready), timeout)
+                await within(self._new_frame.wait_for(ready), timeout)
             except TimeoutError as err:
                 raise CameraUnavailable(
                     f"camera {self.settings.camera_id}: no frame in {timeout:.1f} s"

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from serial import SerialException
 
 from contract.messages import SealState
-from contract.tasks import cancel_and_wait
+from contract.tasks import cancel_and_wait, within
 from drivers.eseal import air
 from drivers.eseal.errors import EsealLinkError, EsealTimeout, FrameError, SignatureError
 from drivers.eseal.link import (
@@ -185,7 +185,7 @@ class EsealReader:
         assert self._reader is not None
         while True:
             try:
-                chunk = await asyncio.wait_for(self._reader.read(1024), IDLE_S)
+                chunk = await within(self._reader.read(1024), IDLE_S)
             except TimeoutError:
                 self._dispatch(self.decoder.on_idle())
                 continue
@@ -241,7 +241,7 @@ class EsealReader:
             try:
                 # drain() is inside the timeout too: a line that stops taking bytes is a
                 # dead link, never a hang.
-                reply = await asyncio.wait_for(
+                reply = await within(
                     self._send(encode(seq, command, data), future), self.settings.timeout_s
                 )
             except TimeoutError as err:
@@ -459,9 +459,10 @@ class EsealReader:
                         yield reading
             wait = max(0.0, next_poll - loop.time()) if interval is not None else IDLE_S * 4
             try:
-                yield await asyncio.wait_for(self._reports.get(), wait)
+                report = await within(self._reports.get(), wait)
             except TimeoutError:
                 continue
+            yield report
 
     async def probe(self) -> ProbeResult:
         """Is the reader there and sane? For field diagnostics."""

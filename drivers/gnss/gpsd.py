@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contract.tasks import within
 from drivers.gnss.errors import GpsdError
 from drivers.gnss.fix import Fix, FixMode
 
@@ -67,11 +68,11 @@ class GpsdClient:
 
     async def __aenter__(self) -> GpsdClient:
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await within(
                 asyncio.open_connection(self.host, self.port), self.connect_timeout_s
             )
             self._reader, self._writer = reader, writer
-            banner = await asyncio.wait_for(reader.readline(), self.connect_timeout_s)
+            banner = await within(reader.readline(), self.connect_timeout_s)
         except (OSError, TimeoutError) as err:
             await self._close()
             raise GpsdError(f"cannot reach gpsd at {self.host}:{self.port}: {err!r}") from err
@@ -106,7 +107,7 @@ class GpsdClient:
         pending: Fix | None = None
         while True:
             try:
-                line = await asyncio.wait_for(self._reader.readline(), self.idle_flush_s)
+                line = await within(self._reader.readline(), self.idle_flush_s)
             except TimeoutError:
                 if pending is not None:
                     yield self._emit(pending)

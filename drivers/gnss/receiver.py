@@ -12,6 +12,7 @@ from types import TracebackType
 import serial
 import serial_asyncio_fast
 
+from contract.tasks import within
 from drivers.gnss.decoder import DecoderStats, NmeaDecoder
 from drivers.gnss.errors import ReceiverError, RejectReason, SentenceRejected
 from drivers.gnss.fix import Fix
@@ -81,7 +82,7 @@ class NmeaSerialReceiver:
             raise ReceiverError("receiver is not open: use `async with`")
         while True:
             try:
-                line = await asyncio.wait_for(self._read_line(), self.idle_flush_s)
+                line = await within(self._read_line(), self.idle_flush_s)
             except TimeoutError:
                 for fix in self._decoder.flush():
                     yield fix

@@ -13,6 +13,7 @@ import serial_asyncio_fast
 from pydantic import BaseModel, ConfigDict, Field
 from serial import SerialException
 
+from contract.tasks import within
 from drivers.rfid.protocol import (
     CMD_INVENTORY,
     CMD_VERSION,
@@ -112,7 +113,9 @@ class RfidReader:
         if remaining <= 0:
             raise RfidLinkError("reader did not answer in time")
         try:
-            return await asyncio.wait_for(self._frames.get(), remaining)
+            # Not wait_for: on Python 3.11 it loses a cancel that lands as a frame
+            # arrives, and a lane's reader task, cancelled once, would read for ever.
+            return await within(self._frames.get(), remaining)
         except TimeoutError as err:
             raise RfidLinkError("reader did not answer in time") from err
 

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.tasks import cancel_and_wait
+from contract.tasks import cancel_and_wait, within
 from drivers.probe import ProbeResult
 from drivers.scanner.errors import LineError, ScannerLinkError, ScannerTimeout
 from drivers.scanner.protocol import MAX_LINE, Line, decode, encode, parse_utc
@@ -142,7 +142,7 @@ class NiiScanner:
     async def connect(self) -> None:
         s = self.settings
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            self._reader, self._writer = await within(
                 asyncio.open_connection(s.host, s.port, limit=MAX_LINE * 2), s.timeout_s
             )
         except (OSError, TimeoutError) as err:
@@ -230,7 +230,7 @@ class NiiScanner:
         future: asyncio.Future[Line] = asyncio.get_running_loop().create_future()
         self._pending[seq] = future
         try:
-            return await asyncio.wait_for(
+            return await within(
                 self._send(encode(seq, verb, **fields), future), self.settings.timeout_s
             )
         except TimeoutError as err:
@@ -294,9 +294,10 @@ class NiiScanner:
             if silent_for > self.settings.heartbeat_timeout_s:
                 raise ScannerTimeout(f"no line from the scanner for {silent_for:.1f} s")
             try:
-                yield await asyncio.wait_for(self._events.get(), 0.2)
+                event = await within(self._events.get(), 0.2)
             except TimeoutError:
                 continue
+            yield event
 
     async def probe(self) -> ProbeResult:
         started = time.perf_counter()

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.bus import backoff_s
+from contract.tasks import raise_if_cancelling
 from drivers.probe import ProbeResult
 from edge.health import DeviceHealth
 from edge.observations import Observation
@@ -80,6 +81,8 @@ class Adapter(ABC):
                 raise
             except Exception as err:  # a device failure must never stop the lane
                 reason = str(err) or type(err).__name__
+            # A driver library's wait_for may have lost the lane's one stop: end, not retry.
+            raise_if_cancelling()
             self.health.down(reason)
             attempt = 0 if self.health.available else attempt + 1
             await asyncio.sleep(backoff_s(min(attempt, 5), base_s=0.5, cap_s=10.0))

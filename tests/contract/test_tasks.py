@@ -1,4 +1,5 @@
-"""cancel_and_wait: the task ends, and a cancellation of the caller is never swallowed."""
+"""cancel_and_wait: the task ends, and a cancellation of the caller is never swallowed.
+within and raise_if_cancelling: a loop ends on the one cancel a TaskGroup sends it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 
 import pytest
 
-from contract.tasks import cancel_and_wait
+from contract.tasks import cancel_and_wait, raise_if_cancelling, within
 
 
 async def slow_to_stop(cleaned: asyncio.Event) -> None:
@@ -93,3 +94,48 @@ async def test_the_callers_own_cancellation_stands(stop: object, swallowed: bool
     assert (after == ["carried on"]) is swallowed
     await asyncio.wait({inner}, timeout=2)  # asked to stop, it ends on its own
     assert inner.cancelled()
+
+
+async def test_within_keeps_a_cancel_that_lands_with_the_answer() -> None:
+    # Python 3.11's wait_for returns the answer here and the cancel is lost.
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(within(answer, 5))
+    await asyncio.sleep(0)
+    answer.set_result("frame")
+    task.cancel()
+    await asyncio.wait({task}, timeout=2)
+    assert task.cancelled()
+
+
+async def test_within_times_out_like_wait_for() -> None:
+    with pytest.raises(TimeoutError):
+        await within(asyncio.Event().wait(), 0.05)
+    assert await within(asyncio.sleep(0, "frame"), None) == "frame"
+
+
+async def test_a_loop_ends_on_a_cancel_that_a_callee_lost() -> None:
+    rounds = 0
+
+    async def poll_for_ever() -> None:
+        nonlocal rounds
+        while True:
+            rounds += 1
+            with contextlib.suppress(asyncio.CancelledError):  # a library's wait_for
+                await asyncio.sleep(10)
+            raise_if_cancelling()
+
+    task = asyncio.create_task(poll_for_ever())
+    await asyncio.sleep(0)
+    task.cancel()  # once, as a TaskGroup does
+    await asyncio.wait({task}, timeout=2)
+    assert task.cancelled() and rounds == 1
+
+
+async def test_a_cancel_taken_back_is_not_a_stop() -> None:
+    async def carries_on() -> str:
+        with contextlib.suppress(TimeoutError):
+            await within(asyncio.Event().wait(), 0.01)  # its own cancel, taken back
+        raise_if_cancelling()
+        return "polled again"
+
+    assert await carries_on() == "polled again"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import pytest
 
+from contract.tasks import cancel_and_wait
 from drivers.rfid import RfidLinkError, RfidReader, RfidSettings
 from drivers.rfid.protocol import Frame, FrameDecoder, encode_tag_report
 from simulators.rfid import RfidReaderSim
@@ -45,6 +47,39 @@ async def test_a_silent_reader_is_a_link_error() -> None:
             sim.silent = True
             with pytest.raises(RfidLinkError, match="did not answer"):
                 await reader.inventory()
+
+
+class CancelsWhenTaken(asyncio.Queue[Frame]):
+    """The reader's frame queue, cancelling `reading` once, as it hands a frame over:
+    the one cancel a lane's TaskGroup sends lands just as the reader's answer arrives."""
+
+    reading: asyncio.Task[None] | None = None
+
+    def get_nowait(self) -> Frame:
+        frame = super().get_nowait()
+        if self.reading is not None:
+            self.reading.cancel()
+            self.reading = None
+        return frame
+
+
+async def read_for_ever(reader: RfidReader) -> None:
+    async for _ in reader.readings():
+        pass
+
+
+async def test_readings_end_on_a_cancel_that_lands_as_a_frame_arrives() -> None:
+    async with RfidReaderSim() as sim, RfidReader(RfidSettings(port=sim.port)) as reader:
+        sim.tag_enters(EPC)
+        frames = CancelsWhenTaken()
+        reader._frames = frames
+        task = asyncio.create_task(read_for_ever(reader))
+        frames.reading = task
+        try:
+            await asyncio.wait({task}, timeout=5)
+            assert task.cancelled(), "the readings went on after their one cancel"
+        finally:
+            await cancel_and_wait(task)  # cancelled directly, so a second cancel reaches it
 
 
 async def test_a_missing_port_is_a_link_error() -> None:
