@@ -173,11 +173,14 @@ class _KeepsLastOutput:
             return ()
         probs = last[0]
         best = probs.argmax(axis=1)
-        emitted = [
-            t for t in range(len(best)) if best[t] != 0 and (t == 0 or best[t] != best[t - 1])
-        ]
+        # The engine's greedy decoding: a time step emits its class unless it is
+        # the blank (0) or repeats the step before.
+        emitted = np.flatnonzero((best != 0) & np.r_[True, best[1:] != best[:-1]])
+        rows = probs[emitted]
+        # argpartition, not argsort: ~18,700 classes a step (4 ms a read against 0.7)
+        top = np.argpartition(rows, -CHOICES_PER_CHAR, axis=1)[:, -CHOICES_PER_CHAR:]
         out = []
-        for t in emitted:
-            top = np.argsort(-probs[t])[:CHOICES_PER_CHAR]
-            out.append({self._characters[i]: float(probs[t, i]) for i in top if i != 0})
+        for row, idx in zip(rows, top, strict=True):
+            likeliest = idx[np.argsort(-row[idx])]
+            out.append({self._characters[i]: float(row[i]) for i in likeliest if i != 0})
         return tuple(out)
