@@ -164,13 +164,16 @@ class GateAgent:
     async def _on_connected(self, mqtt: MqttClient) -> None:
         await mqtt.subscribe(topics.gate_commands(self.gate_id), qos=1)
         await mqtt.subscribe(topics.gate_receipts(self.gate_id), qos=1)
+        # Before the status goes out, not after: a change while it is on its way (the
+        # first GNSS fix) is then published by the heartbeat, not dropped for want of
+        # a connection until the next beat.
+        self._mqtt = mqtt
         await mqtt.publish(
             topics.gate_status(self.gate_id),
             self._status(online=True).to_json(),
             qos=1,
             retain=True,
         )
-        self._mqtt = mqtt
         self.metrics.connected.set(1)
         self.outbox.resend_all()
         self._connected.set()

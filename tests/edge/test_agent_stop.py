@@ -30,12 +30,13 @@ async def test_the_agent_stops_when_the_stop_lands_as_the_broker_answers(
     central_key: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    broker.add_gate("gate-stop")  # its own: no retained status or session from other tests
     plc_port = free_port()
     async with BarrierPlcSim(port=plc_port):
         agent = GateAgent(
             EdgeConfig(
-                gate_id="gate-h",
-                mqtt=broker.settings("gate-h"),
+                gate_id="gate-stop",
+                mqtt=broker.settings("gate-stop"),
                 central_keys={"central-1": central_key[1]},
                 outbox_path=tmp_path / "outbox.sqlite",
                 lanes=[LaneConfig(lane_id="lane-1", plc=PlcSettings(port=plc_port))],
