@@ -328,21 +328,23 @@ def main() -> None:
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows": {"detector": "classic", "classic_max_rows": 2},
     }
-    # Container codes need full text detection: `classic` reads them exactly as
-    # `ocr` does (its rows are for plates), so `ocr det 960` is the default here.
+    # Container codes need text detection over the whole frame; `classic` (the
+    # default) also reads the plate rows first, whose plates stand in for the lines'.
     container_options: dict[str, dict[str, Any]] = {
-        "ocr det 960 (default: 2 views at a time, 1 thread each)": {"det_max_side": 960},
-        "ocr det 960, detected lines padded to 320": {"det_max_side": 960, "rec_min_width": 320},
-        "ocr det 736": {"det_max_side": 736},
+        "classic: plate rows + ocr det 960 (default: 2 views at a time, 1 thread each)": {},
+        "codes only (`read_plates: false`), ocr det 960": {"read_plates": False},
+        "ocr det 960 (plates from its lines: the default before 2026-12-06)": {"detector": "ocr"},
+        "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
+        "ocr det 736": {"detector": "ocr", "det_max_side": 736},
     }
     passage_options: dict[str, dict[str, Any]] = {
         **container_options,
         "ocr det 960, view_workers 1 (one view at a time, 2 threads)": {
-            "det_max_side": 960,
+            "detector": "ocr",
             "view_workers": 1,
         },
         "ocr det 960, view_workers 1, 1 onnxruntime thread": {
-            "det_max_side": 960,
+            "detector": "ocr",
             "view_workers": 1,
             "threads": 1,
         },

@@ -254,18 +254,23 @@ class LaneVision:
             for bx1, by1, bx2, by2 in [line.box]
         ]
 
-    def classic_plates(self, image: np.ndarray, view: str) -> list[PlateRead] | None:
+    def classic_plates(
+        self, image: np.ndarray, view: str, near: Sequence[Box] | None = None
+    ) -> list[PlateRead] | None:
         """Plates from candidate character rows, read by the recogniser alone.
 
-        Rows are read in `candidate_rows` order. A row ends the search when its read
-        shows a plate (`plate_shown`), a second read of the same row with a wider
-        margin shows the same plate, and the surer of the two reaches
-        `classic_min_confidence`: a read that depends on where the crop was cut (a
-        plate frame taken for a stroke, a character cut off) is not trusted. None
-        when no row ends the search: the caller then runs text detection.
+        Rows are read in `candidate_rows` order (with `near`, only rows touching one
+        of those boxes). A row ends the search when its read shows a plate
+        (`plate_shown`), a second read of the same row with a wider margin shows the
+        same plate, and the surer of the two reaches `classic_min_confidence`: a read
+        that depends on where the crop was cut (a plate frame taken for a stroke, a
+        character cut off) is not trusted. None when no row ends the search: the
+        caller then runs text detection.
         """
         lines: list[TextLine] = []
         rows = self.candidate_rows(image)
+        if near is not None:
+            rows = ((r, p) for r, p in rows if any(iou(r.box, b) > 0 for b in near))
         for row, in_plate in itertools.islice(rows, self.config.classic_max_rows):
             box = row.with_margin(*ROW_MARGINS[0], image.shape)
             line = self.read_line(image, box)
@@ -488,13 +493,18 @@ class LaneVision:
         """Everything one frame shows; containers here are single-frame accepts only."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
-        settled = self.settled_plates(image, view) if self.plate_rows else None
-        if settled is not None and self.plates_only:
-            return FrameReads(settled, [], [])
+        if self.plates_only:
+            settled = self.settled_plates(image, view)
+            if settled is not None:
+                return FrameReads(settled, [], [])
         lines = self.text_lines(image)
-        plates = settled if settled is not None else []
-        if settled is None and self.config.read_plates:
-            plates = self.plates_in(lines, image, view)
+        plates = self.plates_in(lines, image, view) if self.config.read_plates else []
+        if self.plate_rows and not self.plates_only:
+            # Codes too: text detection has run. The rows where it saw plates (all
+            # rows where it saw none) are read as a plate lane reads them, and a
+            # row that settles stands in for the lines' plates.
+            near = [p.box for p in plates] or None
+            plates = self.settled_plates(image, view, near) or plates
         candidates: list[codes.CodeCandidate] = []
         containers: list[ContainerRead] = []
         if self.config.read_containers:
@@ -513,18 +523,20 @@ class LaneVision:
             plates = [p for p in plates if not any(p.text in code for code in taken)]
         return FrameReads(plates, containers, candidates)
 
-    def settled_plates(self, image: np.ndarray, view: str) -> list[PlateRead] | None:
+    def settled_plates(
+        self, image: np.ndarray, view: str, near: Sequence[Box] | None = None
+    ) -> list[PlateRead] | None:
         """`classic`: the plates a character row settles or, reading plates only, a
         sure read in the detector's plate boxes; None when neither does, and the
         lines of text detection over the whole frame show the plates.
 
-        With container codes read too, that detection runs anyway, so the plate
-        boxes (a cheaper detection) are not tried; a row's plates still stand in for
-        the lines': read over the five versions of each photo in ../shared/data
-        (`corridor vision eval --changes`), US plates 77.7 -> 83.8 %, EU and BR the
-        same, extra reads 84 -> 42 (US), 18 -> 1 (BR).
+        With container codes read too, that detection has run first, so the plate
+        boxes (a cheaper detection) are not tried, and where its lines show plates
+        only rows touching them (`near`) are read: a container side's many rows cost
+        reads only where the detector saw plate-like text. A row's plates then stand
+        in for the lines' (see docs/vision.md, "With container codes too").
         """
-        found = self.classic_plates(image, view)
+        found = self.classic_plates(image, view, near)
         if found is not None:
             self.stats["classic_rows"] += 1
             return found
