@@ -24,6 +24,7 @@ from central.service import Central
 from central.settings import load_settings
 from contract import bus, signing, topics
 from contract.messages import FusedIdentifier, GateDecision, IdentifierKind, Passage, utc_now
+from contract.tasks import cancel_and_wait
 from corridor.broker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,8 +86,7 @@ class GateBox:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
+        await cancel_and_wait(self._reader)
         await self._stack.aclose()
 
     async def _read(self) -> None:

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from contract.tasks import cancel_and_wait
+
 
 async def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -28,8 +30,7 @@ async def running(
             await until(ready)
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:

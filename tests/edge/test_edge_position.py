@@ -21,6 +21,7 @@ from edge_support import logged, running, until
 
 from contract import GateStatus, topics
 from contract.bus import client
+from contract.tasks import cancel_and_wait
 from corridor.broker import Broker, free_port
 from drivers.barrier import PlcSettings
 from edge.agent import GateAgent
@@ -299,9 +300,7 @@ async def test_the_gate_box_publishes_at_node_true_then_false(
             )
             assert 0 <= float(age.split()[1]) < 60
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(task) for task in tasks))
     assert logged(caplog, "gate box is away from its node vittoria") == 1
 
 
@@ -359,8 +358,7 @@ async def test_diagnose_probes_the_receiver_and_the_node(
             assert "[FAIL] gnss/gnss (gpsd)" in out
             assert "surely OUTSIDE node vittoria" in out
         finally:
-            player.cancel()
-            await asyncio.gather(player, return_exceptions=True)
+            await cancel_and_wait(player)
 
     config["gnss"]["receiver"] = {"type": "nmea", "port": "/dev/null-gnss"}
     path.write_text(yaml.safe_dump(config))

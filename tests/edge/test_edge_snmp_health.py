@@ -14,6 +14,7 @@ from edge_support import logged, running, until
 
 from contract import GateStatus, topics
 from contract.bus import client
+from contract.tasks import cancel_and_wait
 from corridor.broker import Broker, free_port
 from drivers.barrier import PlcSettings
 from drivers.snmp import SnmpTarget, TrapSettings
@@ -178,6 +179,4 @@ async def test_the_gate_box_publishes_device_availability(
                 text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             assert 'corridor_edge_device_up{device="ups-gate"} 0.0' in text
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(task) for task in tasks))

@@ -30,6 +30,7 @@ from contract import (
 )
 from contract.bus import MqttClient, MqttError, client
 from contract.signing import sign
+from contract.tasks import cancel_and_wait
 from corridor.broker import Broker, free_port
 from drivers.barrier import PlcSettings
 from edge.adapters.anpr import AnprFeedConfig
@@ -169,9 +170,7 @@ async def gate_box(
             )
             yield lane
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(task) for task in tasks))
 
 
 async def _wait(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from edge_support import running as run_task
 from edge_support import until
 
 from contract import Passage, SealState, utc_now
+from contract.tasks import cancel_and_wait
 from corridor.broker import free_port
 from drivers.barrier import PlcSettings
 from drivers.eseal import derive_tag_key
@@ -212,8 +213,7 @@ async def test_a_lane_passage_carries_the_seals_and_the_scan(
             plc.model.vehicle_arrives("T1")
             passage = await asyncio.wait_for(passages.get(), 10)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
             await lane.close()
     states = {s.seal_id: s.state for s in passage.seals}
     assert states == {"ES0000101": SealState.TAMPERED, "ES0000102": SealState.SEALED}

@@ -14,6 +14,7 @@ import pytest
 from monitoring_support import Monitored, Server
 
 from central.app import create_app
+from contract.tasks import cancel_and_wait
 
 
 @asynccontextmanager
@@ -45,8 +46,7 @@ async def stream(url: str, token: str) -> AsyncIterator[asyncio.Queue[tuple[str,
         assert (await events.get())[0] == "hello"
         yield events
     finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        await cancel_and_wait(reader)
 
 
 async def next_of(events: asyncio.Queue[tuple[str, Any]], kind: str) -> Any:
