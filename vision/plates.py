@@ -314,6 +314,9 @@ def match_known(text: str, known: Iterable[str], max_cost: float = 1.0) -> str |
 
 # A crop whose likeliest character has this probability is sure of that glyph.
 SURE_GLYPH = 0.9
+# A fused character must hold at least this share of the probability over both
+# crops: a glyph the crops split evenly is still doubtful.
+FUSED_MIN_PROB = 0.5
 
 
 def fuse_choices(
@@ -324,11 +327,12 @@ def fuse_choices(
     Each read's characters are taken as the plate shows them (upper-case
     alphanumerics, separators dropped); when both have as many, each position takes
     the character likeliest over both crops (their probabilities averaged). Returns
-    the text and each character's averaged probability; None when the reads do not
-    line up (a character more or less: a different cut, not a doubtful glyph), or
-    when at a glyph they disagree on either crop is sure of its own (`SURE_GLYPH`):
-    one cut then reads a glyph confidently wrong, and averaging cannot tell which
-    (a Brazilian `OEL1145` read O at 0.60 in one crop and D at 0.97 in the other).
+    the text and each character's averaged probability. None when the reads do not
+    line up (a character more or less: a different cut, not a doubtful glyph); when
+    at a glyph they disagree on either crop is sure of its own (`SURE_GLYPH`): one
+    cut then reads a glyph confidently wrong, and averaging cannot tell which (a
+    Brazilian `OEL1145` read O at 0.60 in one crop and D at 0.97 in the other); or
+    when a character so picked holds less than `FUSED_MIN_PROB`.
     """
     left, right = plate_choices(a), plate_choices(b)
     if not left or len(left) != len(right):
@@ -339,8 +343,11 @@ def fuse_choices(
         if top_x != top_y and max(x[top_x], y[top_y]) >= SURE_GLYPH:
             return None
         char = max(x.keys() | y.keys(), key=lambda c: x.get(c, 0.0) + y.get(c, 0.0))
+        prob = (x.get(char, 0.0) + y.get(char, 0.0)) / 2
+        if prob < FUSED_MIN_PROB:
+            return None
         text.append(char)
-        probs.append((x.get(char, 0.0) + y.get(char, 0.0)) / 2)
+        probs.append(prob)
     return "".join(text), probs
 
 

@@ -51,9 +51,6 @@ SURE_PLATE = 0.5
 SAME_ROW_IOU = 0.5
 # `classic`: the localiser's rows read before the detector is asked for plate boxes.
 LOCALISER_FIRST = 2
-# `classic`: two reads of a row that disagree settle it only when each character
-# picked holds at least this share of the probability over both crops.
-FUSED_MIN_PROB = 0.5
 
 
 @dataclass(frozen=True)
@@ -303,15 +300,13 @@ class LaneVision:
     @staticmethod
     def fused_row(first: TextLine, again: TextLine) -> TextLine | None:
         """Two reads of one row that disagree on a glyph, judged character by
-        character (`plates.fuse_choices`): the crops' averaged probabilities pick each
-        character. None unless every character so picked holds most of the
-        probability over both crops (`FUSED_MIN_PROB`): a glyph the crops split
-        evenly is still doubtful, and the frame goes on to text detection.
-        """
+        character (`plates.fuse_choices`: the crops' averaged probabilities pick each
+        character); None where they agree, or where the fusion leaves a glyph in
+        doubt, and the frame goes on to text detection."""
         if normalize(first.text) == normalize(again.text):
             return None
         fused = fuse_choices(first.chars, again.chars)
-        if fused is None or min(fused[1]) < FUSED_MIN_PROB:
+        if fused is None:
             return None
         text, probs = fused
         return TextLine(text, round(sum(probs) / len(probs), 5), union([first.box, again.box]))

@@ -215,3 +215,9 @@ def test_a_crop_sure_of_another_glyph_is_a_contradiction_not_a_vote() -> None:
     sure = [{"D": 0.97, "O": 0.02}, *[{c: 1.0} for c in "EL1145"]]
     assert fuse_choices(doubtful, sure) is None
     assert fuse_choices(sure, sure) == ("DEL1145", [0.97, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+
+
+def test_a_glyph_the_crops_split_evenly_stays_doubtful() -> None:
+    even = [{"4": 0.5, "L": 0.49}, *[{c: 1.0} for c in "GLS168"]]
+    split = [{"L": 0.5, "4": 0.49}, *[{c: 1.0} for c in "GLS168"]]
+    assert fuse_choices(even, split) is None  # 4 holds 0.495 over both: under half
