@@ -64,6 +64,7 @@ class CancelsWhenTaken(asyncio.Queue[Frame]):
 
 
 async def read_for_ever(reader: RfidReader) -> None:
+    """Reads as a lane's adapter does; only whether it ends on its cancel matters."""
     async for _ in reader.readings():
         pass
 
