@@ -43,6 +43,11 @@ def lane_vision(**config: Any) -> Any:
     return LaneVision(VisionConfig(**config))
 
 
+def runtime_label(vision: Any) -> str:
+    """What ran a reader's OCR models: `openvino (bf16)`, `onnxruntime`."""
+    return str(vision.spotter.runtime)
+
+
 def timed_ms(fn: Callable[[], object], repeat: int) -> list[float]:
     return [wall for wall, _ in timed_wall_cpu_ms(fn, repeat)]
 
@@ -300,6 +305,11 @@ def main() -> None:
 
     have_yolo = DEFAULT_MODEL.exists()
     load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    default_runtime = runtime_label(lane_vision(read_containers=False))
+    fastest_runtime = runtime_label(lane_vision(read_containers=False, precision="auto"))
+    from vision.runtime import chosen
+
+    detector_runtime = chosen("auto")
     plate_options: dict[str, dict[str, Any]] = {
         "ocr, all regions": {"detector": "ocr"},
         "classic, all regions": {"detector": "classic"},
@@ -308,6 +318,8 @@ def main() -> None:
         "classic + detector rows, all regions": {"classic_yolo": True},
         "ocr, site region": {"detector": "ocr", "site_region": True},
         "classic, site region": {"detector": "classic", "site_region": True},
+        "classic, all regions, onnxruntime": {"detector": "classic", "runtime": "onnxruntime"},
+        "classic, all regions, `precision: auto`": {"precision": "auto"},
         "ocr, detected lines padded to 320, all regions": {"detector": "ocr", "rec_min_width": 320},
         "ocr det 640, site region": {"detector": "ocr", "site_region": True, "det_max_side": 640},
     }
@@ -315,16 +327,18 @@ def main() -> None:
         plate_options["yolo, site region"] = {"detector": "yolo", "site_region": True}
     latency_options: dict[str, dict[str, Any]] = {
         "ocr det 960": {"detector": "ocr"},
-        "ocr det 960, 2 onnxruntime threads": {"detector": "ocr", "threads": 2},
+        "ocr det 960, 2 runtime threads": {"detector": "ocr", "threads": 2},
         "ocr det 640": {"detector": "ocr", "det_max_side": 640},
         "classic: rows, plate boxes, ocr det 960 (default)": {"detector": "classic"},
+        "classic (default), onnxruntime": {"runtime": "onnxruntime"},
+        "classic (default), `precision: auto`": {"precision": "auto"},
         "classic without plate boxes": {"classic_boxes": False},
         "classic without the detector (no plate boxes, no check)": {
             "classic_boxes": False,
             "classic_check_catch_all": False,
         },
         "classic rows + detector rows": {"classic_yolo": True},
-        "classic, 2 onnxruntime threads": {"detector": "classic", "threads": 2},
+        "classic, 2 runtime threads": {"detector": "classic", "threads": 2},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows": {"detector": "classic", "classic_max_rows": 2},
     }
@@ -332,6 +346,8 @@ def main() -> None:
     # default) also reads the plate rows first, whose plates stand in for the lines'.
     container_options: dict[str, dict[str, Any]] = {
         "classic: plate rows + ocr det 960 (default: 2 views at a time, 1 thread each)": {},
+        "classic (default), onnxruntime": {"runtime": "onnxruntime"},
+        "classic (default), `precision: auto`": {"precision": "auto"},
         "codes only (`read_plates: false`), ocr det 960": {"read_plates": False},
         "ocr det 960 (plates from its lines: the default before 2026-12-06)": {"detector": "ocr"},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
@@ -343,7 +359,7 @@ def main() -> None:
             "detector": "ocr",
             "view_workers": 1,
         },
-        "ocr det 960, view_workers 1, 1 onnxruntime thread": {
+        "ocr det 960, view_workers 1, 1 runtime thread": {
             "detector": "ocr",
             "view_workers": 1,
             "threads": 1,
@@ -366,9 +382,11 @@ def main() -> None:
     body = f"""
 Command: `{COMMAND}` (data: `../shared/data`; scoring as its README says, by `vision.evaluate`).
 Load average when the run started: {load_at_start} (at the end: above).
-Timings are wall-clock on the shared 2-core machine (the load average is other
-work; this run's niceness: {os.nice(0)}); CPU ms is all threads of the process. A frame
-is read with one onnxruntime thread unless a row says otherwise (the default
+Models run on the default runtime (`runtime: auto`: {default_runtime}) unless a row
+names another (vision.runtime; `precision: auto` runs as {fastest_runtime} here).
+Timings are wall-clock on the shared 2-core machine (the load average is other work;
+this run's niceness: {os.nice(0)}); CPU ms is all threads of the process. A frame is
+read with one runtime thread unless a row says otherwise (the default
 `view_workers: 2` gives each of its two readers one); a burst reads two frames at once.
 Plate rows read plates only (`read_containers: false`), which is what lets `classic` skip
 text detection over the whole frame: a frame is settled by a character row (recogniser
@@ -408,7 +426,7 @@ detector's sure plate boxes (`classic_yolo`, after the localiser's first two).
 
 ### YOLO region detector alone on real photos (box IoU > 0.3 plates, > 0.2 codes)
 
-| set | class | found | median ms (320 px, onnxruntime) |
+| set | class | found | median ms (320 px, {detector_runtime}) |
 |---|---|---|---|
 {chr(10).join(detector)}
 

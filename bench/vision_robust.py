@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import write_section
-from bench.vision import SHARED_DATA, lane_vision
+from bench.vision import SHARED_DATA, lane_vision, runtime_label
 
 COMMAND = ".venv/bin/python -m bench vision_robust"
 PLATE_SETS = ("us", "eu", "br")
@@ -76,20 +76,24 @@ def burst_rows() -> list[str]:
     return rows
 
 
-def container_rows() -> list[str]:
+def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     from vision.evaluate import evaluate_changed
 
     source = SHARED_DATA / "containers_marsa"
     if not source.exists():
         return []
     rows = []
-    for name, tally in evaluate_changed(source, lane_vision(detector="classic")).items():
-        f = tally.figures()
-        rows.append(
-            f"| {name} | {f['read_rate_pct']} | {f['wrong_accepts_frames']} "
-            f"| {f.get('passage_read_rate_pct', '-')} | {f.get('passage_wrong_accepts', '-')} |"
-        )
-        print(rows[-1], flush=True)
+    for config in options.values():
+        vision = lane_vision(detector="classic", **config)
+        for name, tally in evaluate_changed(source, vision).items():
+            f = tally.figures()
+            rows.append(
+                f"| {runtime_label(vision)} | {name} | {f['read_rate_pct']} "
+                f"| {f['wrong_accepts_frames']} "
+                f"| {f.get('passage_read_rate_pct', '-')} "
+                f"| {f.get('passage_wrong_accepts', '-')} |"
+            )
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -101,9 +105,19 @@ def main() -> None:
         },
         "classic, plates only (plate lane)": {"detector": "classic"},
         "ocr (text detection only)": {"detector": "ocr"},
+        "classic, plates only (plate lane), onnxruntime": {
+            "detector": "classic",
+            "runtime": "onnxruntime",
+        },
+        "classic, plates only (plate lane), `precision: auto`": {
+            "detector": "classic",
+            "precision": "auto",
+        },
     }
     plates = plate_rows(options)
-    containers = container_rows()
+    containers = container_rows(
+        {"default": {}, "onnxruntime": {"runtime": "onnxruntime"}, "bf16": {"precision": "auto"}}
+    )
     bursts = burst_rows()
     from vision.evaluate import CHANGES
 
@@ -113,6 +127,9 @@ Command: `{COMMAND}` (data: `../shared/data`; scoring by `vision.evaluate`).
 Each photo is read as shipped and after four changes a camera or encoder makes
 anyway; the last column is the rate over all five, the figure to expect on photos
 the system has not seen. EU is scored with O/0 folded (its labels mix them).
+Models run on the default runtime (`runtime: auto`: {runtime_label(lane_vision())})
+unless a row names another (`precision: auto` runs as
+{runtime_label(lane_vision(precision="auto"))} here).
 
 ### Plates: labelled plate among the reads, all regions on
 
@@ -128,8 +145,8 @@ the system has not seen. EU is scored with O/0 folded (its labels mix them).
 
 ### Containers (`containers_marsa`, text detection at 960 px)
 
-| change | frame read % | frame wrong accepts | passage read % | passage wrong accepts |
-|---|---|---|---|---|
+| runtime | change | frame read % | frame wrong accepts | passage read % | passage wrong accepts |
+|---|---|---|---|---|---|
 {chr(10).join(containers)}
 """
     write_section("Vision robustness", body)

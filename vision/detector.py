@@ -1,7 +1,8 @@
 """Plate and container-code regions from the YOLO detector exported to ONNX.
 
 The detector is trained by `vision.train` on rendered scenes and shipped in
-`vision/models/regions.onnx`; onnxruntime runs it, no torch at the edge.
+`vision/models/regions.onnx`; OpenVINO or onnxruntime runs it (`vision.runtime`),
+no torch at the edge.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 
 from vision.errors import VisionError
+from vision.runtime import ModelError, Precision, Runtime, load
 from vision.text import Box
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -32,29 +34,27 @@ class Region:
 
 
 class RegionDetector:
-    """YOLO (ultralytics export) on onnxruntime: letterbox, forward, decode, NMS."""
+    """YOLO (ultralytics export) on the edge runtime: letterbox, forward, decode, NMS."""
 
-    def __init__(self, model: Path = DEFAULT_MODEL, min_score: float = 0.25, threads: int = 0):
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise DetectorError("onnxruntime is not installed: pip install '.[vision]'") from err
+    def __init__(
+        self,
+        model: Path = DEFAULT_MODEL,
+        min_score: float = 0.25,
+        threads: int = 0,
+        runtime: Runtime = "auto",
+        precision: Precision = "f32",
+    ):
         if not model.exists():
             raise DetectorError(f"no detector model at {model} (train one: make train)")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            self._session = ort.InferenceSession(
-                str(model), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as err:  # onnxruntime raises its own untyped errors
-            raise DetectorError(f"cannot load {model}: {err}") from err
+            self._session = load(model, runtime, precision, threads)
+        except ModelError as err:
+            raise DetectorError(str(err)) from err
         card = model.with_suffix(".json")
         classes = json.loads(card.read_text())["classes"] if card.exists() else {}
         self.classes = {int(k): v for k, v in classes.items()} or {0: "plate", 1: "container_code"}
-        shape = self._session.get_inputs()[0].shape
-        self.size = int(shape[2]) if isinstance(shape[2], int) else 320
+        side = self._session.input_shape()[2]
+        self.size = side if side is not None else 320
         self.min_score = min_score
 
     def detect(self, image: np.ndarray) -> list[Region]:
@@ -66,7 +66,7 @@ class RegionDetector:
         left = (self.size - resized.shape[1]) // 2
         canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
         blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-        (output,) = self._session.run(None, {self._session.get_inputs()[0].name: blob})
+        output = self._session(np.ascontiguousarray(blob))
         preds = output[0].T  # (anchors, 4 + classes): cx, cy, w, h, class scores
         scores = preds[:, 4:].max(axis=1)
         keep = scores >= self.min_score

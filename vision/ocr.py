@@ -1,8 +1,9 @@
 """Text detection and recognition with the OCR engine bundled in its wheel.
 
-RapidOCR 3.x ships PP-OCRv6 small detection and recognition ONNX models, runs them
-with onnxruntime and reads vertical columns of characters as well as lines; no
-model is downloaded (only its defaults are used: any other model would be).
+RapidOCR 3.x ships PP-OCRv6 small detection and recognition ONNX models and reads
+vertical columns of characters as well as lines; no model is downloaded (only its
+defaults are used: any other model would be). It loads them on onnxruntime; where
+OpenVINO is chosen (`vision.runtime`), the same files are then run by OpenVINO.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vision.errors import VisionError
+from vision.runtime import ModelError, Precision, Runtime, chosen, load
 from vision.text import CharChoices, TextLine
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ class TextSpotter:
         min_score: float = 0.5,
         threads: int = 0,
         rec_min_width: int = 128,
+        runtime: Runtime = "auto",
+        precision: Precision = "f32",
     ) -> None:
         try:
             from rapidocr import RapidOCR
@@ -64,13 +69,40 @@ class TextSpotter:
             self._engine = RapidOCR(params=params)
         except Exception as err:  # the engine raises bare Exceptions on model trouble
             raise OcrError(f"cannot load the OCR models: {err}") from err
-        # onnxruntime sessions are thread-safe, but the engine keeps per-call state.
+        # The engine keeps per-call state, and an OpenVINO request serves one call
+        # at a time.
         self._lock = threading.Lock()
         self._rec_min_width = rec_min_width
-        # Load the recogniser now (the engine loads it on first use), not on a car.
+        # Load the models now (the engine loads each on first use), not on a car.
         self._outputs: _KeepsLastOutput | None = None
         self.recognise(np.full((48, 96, 3), 255, np.uint8))
+        self.runtime = "onnxruntime"
+        if chosen(runtime) == "openvino":
+            self._run_on_openvino(precision, threads)
         self._outputs = _KeepsLastOutput.around(getattr(self._engine, "text_rec", None))
+
+    def _run_on_openvino(self, precision: Precision, threads: int) -> None:
+        """Hands the engine's two models to OpenVINO: the engine calls each model's
+        `session` with the input array and takes the output array, whatever runs it.
+
+        The ONNX files are the ones the engine loaded (rapidocr 3.x's onnxruntime
+        session keeps its path). Where a later rapidocr hides them, the models stay
+        on onnxruntime (slower, same reads) and the log says so.
+        """
+        load_det = getattr(self._engine, "_load_det_model", None)
+        det = load_det() if callable(load_det) else None
+        rec = getattr(self._engine, "text_rec", None)
+        det_path, rec_path = _model_path(det), _model_path(rec)
+        if det is None or rec is None or det_path is None or rec_path is None:
+            log.warning("the OCR engine's model files are not reachable: OCR stays on onnxruntime")
+            return
+        try:
+            det_session = load(det_path, "openvino", precision, threads)
+            rec_session = load(rec_path, "openvino", precision, threads)
+        except ModelError as err:
+            raise OcrError(str(err)) from err
+        det.session, rec.session = det_session, rec_session
+        self.runtime = f"openvino ({rec_session.precision})"
 
     def spot(self, image: np.ndarray) -> list[TextLine]:
         """Every text line the detector finds, read, with its box in `image` pixels."""
@@ -126,6 +158,12 @@ class TextSpotter:
             yield
         finally:
             rec.rec_image_shape = shape
+
+
+def _model_path(model: Any) -> Path | None:
+    """The ONNX file behind one of the engine's models (its onnxruntime session's)."""
+    path = getattr(getattr(getattr(model, "session", None), "session", None), "_model_path", None)
+    return Path(path) if path and Path(path).is_file() else None
 
 
 class _KeepsLastOutput:

@@ -149,6 +149,8 @@ class LaneVision:
             self.config.min_text_score,
             threads,
             self.config.rec_min_width,
+            self.config.runtime,
+            self.config.precision,
         )
         self.formats = formats_for(self.config.regions, self.config.plate_patterns)
         self.detector: RegionDetector | None = None
@@ -172,6 +174,8 @@ class LaneVision:
                 self.config.detector_model or DEFAULT_MODEL,
                 self.config.detector_min_score,
                 threads,
+                self.config.runtime,
+                self.config.precision,
             )
         self._fits: dict[str, PlateText | None] = {}
         self._regions: tuple[np.ndarray, list[Region]] | None = None  # the last frame's

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from contract import IdentifierKind
+from contract.tasks import cancel_and_wait
 from edge.adapters.camera import CameraAdapter, CameraConfig, CameraView
 from edge.observations import IdentifierRead, Observation
 from vision.config import VisionConfig
@@ -96,8 +97,7 @@ async def test_capture_reports_plate_reads_with_crops(camera_server: SceneServer
         await asyncio.sleep(0.3)  # the newest frame shows the truck now
         count = await adapter.capture()
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
     reads = [o for o in seen if isinstance(o, IdentifierRead)]
     assert count == len(reads) >= 1
     plate = next(r for r in reads if r.value == PLATE.objects[0].text)
@@ -120,8 +120,7 @@ async def test_motion_starts_a_capture(camera_server: SceneServer) -> None:
             lambda: any(getattr(o, "value", "") == PLATE.objects[0].text for o in seen)
         )
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
 
 async def test_probe_says_whether_the_camera_answers(camera_server: SceneServer) -> None:
