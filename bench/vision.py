@@ -121,12 +121,11 @@ def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
-def plate_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
-    """Per 800x600 frame: the first 6 US, EU and BR photos scaled to 800x600, and 3
-    rendered scenes (800x600 too)."""
+def latency_frames() -> list[np.ndarray]:
+    """The first 6 US, EU and BR photos scaled to 800x600, and 3 rendered scenes."""
     from vision.synth import render_plate_scene
 
-    frames = []
+    frames: list[np.ndarray] = []
     for folder in ("us", "eu", "br"):
         for path in sorted((SHARED_DATA / f"plates_openalpr_{folder}").glob("*.jpg"))[:6]:
             image = cv2.imread(str(path))
@@ -134,6 +133,38 @@ def plate_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
                 frames.append(cv2.resize(image, (800, 600)))
     rng = np.random.default_rng(1234)
     frames += [cv2.resize(render_plate_scene(rng).image, (800, 600)) for _ in range(3)]
+    return frames
+
+
+def plate_burst_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    """Per frame of a plate lane's burst: each latency frame as three frames of one
+    vehicle (as shipped, re-encoded at JPEG q80, cut 3 %), read by `read_burst` as
+    the lane reads them (`view_workers` frames at once)."""
+    from vision.evaluate import CHANGES
+    from vision.reader import Frame
+
+    changes = [CHANGES[name] for name in ("as shipped", "JPEG q80", "cut 3 %")]
+    bursts = [[Frame(change(f), "front") for change in changes] for f in latency_frames()]
+    rows = []
+    for label, config in options.items():
+        vision = lane_vision(**config, read_containers=False)
+        both = [
+            m for b in bursts for m in timed_wall_cpu_ms(lambda b=b, v=vision: v.read_burst(b), 2)
+        ]
+        per_frame = [w / len(changes) for w, _ in both]
+        rows.append(
+            f"| {label} | {len(bursts)} x {len(changes)} | {statistics.median(per_frame):.0f} "
+            f"| {statistics.mean(per_frame):.0f} "
+            f"| {statistics.mean(c for _, c in both) / len(changes):.0f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def plate_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
+    """Per 800x600 frame: the first 6 US, EU and BR photos scaled to 800x600, and 3
+    rendered scenes (800x600 too)."""
+    frames = latency_frames()
     rows = []
     for label, config in options.items():
         vision = lane_vision(**config, read_containers=False)
@@ -375,6 +406,14 @@ def main() -> None:
     plates = plate_rows(plate_options)
     containers = container_rows(container_options)
     latency = plate_latency_rows(latency_options)
+    burst = plate_burst_rows(
+        {
+            "classic (default: 2 frames at a time, 1 thread each)": {},
+            "classic, onnxruntime": {"runtime": "onnxruntime"},
+            "classic, `precision: auto`": {"precision": "auto"},
+            "classic, view_workers 1 (one frame at a time, 2 threads)": {"view_workers": 1},
+        }
+    )
     passage = passage_latency_rows(passage_options)
     synthetic = synthetic_rows(synthetic_options)
     motion = motion_rows()
@@ -417,6 +456,16 @@ detector's sure plate boxes (`classic_yolo`, after the localiser's first two).
 | option | frames | median ms | mean ms | max ms | median CPU ms | settled by rows / boxes / ocr |
 |---|---|---|---|---|---|---|
 {chr(10).join(latency)}
+
+### Plate latency per frame of a burst (plates only, `read_burst`)
+
+The same 21 frames, each as a burst of three frames of one vehicle (as shipped,
+re-encoded at JPEG q80, cut 3 %), read as a plate lane reads a burst: the burst's
+time over its three frames.
+
+| option | bursts x frames | median ms per frame | mean ms per frame | mean CPU ms per frame |
+|---|---|---|---|---|
+{chr(10).join(burst)}
 
 ### Held-out rendered scenes (20 plates, 20 container sides)
 

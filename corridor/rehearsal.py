@@ -45,7 +45,7 @@ from contract import (
 )
 from contract.bus import MqttError, client
 from contract.signing import generate_keypair
-from contract.tasks import cancel_and_wait
+from contract.tasks import cancel_and_wait, within
 from corridor.broker import OBSERVER_USER, Broker, free_port
 from corridor.transit_rehearsal import TransitUnits, central_config, check_alert_times
 from drivers.eseal import derive_tag_key
@@ -133,7 +133,7 @@ class BusLog:
                 continue
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
+                await within(self.changed.wait(), min(remaining, 0.5))
 
     def backfill_passage(self, passage: Passage) -> None:
         known = {p.passage_id for p in self.passages[(passage.gate_id, passage.lane_id)]}
@@ -544,7 +544,7 @@ class Rehearsal:
         errors: list[str] = []
         results: list[ArrivalResult] = []
         try:
-            await asyncio.wait_for(self._run_timeline(results), self.scenario.timeout_s)
+            await within(self._run_timeline(results), self.scenario.timeout_s)
         except TimeoutError:
             errors.append(f"scenario did not finish within {self.scenario.timeout_s:.0f} s")
         except (ScenarioError, CustomsFeederError) as err:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from contract.bus import MqttError, client
 from contract.signing import load_private_key, load_public_key
+from contract.tasks import within
 from drivers.barrier import BarrierPlc
 from drivers.probe import ProbeResult
 from drivers.snmp import SnmpDevice, SnmpError, SnmpTarget
@@ -80,7 +81,7 @@ async def _snmp(target: SnmpTarget) -> ProbeResult:
 
 async def _with_timeout(probe: asyncio.Future[ProbeResult] | object) -> ProbeResult:
     try:
-        return await asyncio.wait_for(probe, PROBE_TIMEOUT_S)  # type: ignore[arg-type]
+        return await within(probe, PROBE_TIMEOUT_S)  # type: ignore[arg-type]
     except TimeoutError:
         return ProbeResult(ok=False, detail=f"no answer in {PROBE_TIMEOUT_S:.0f} s")
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from contract.tasks import within
+
 log = logging.getLogger(__name__)
 
 # For rehearsals only: real deployments provision per-seal keys from a secret issuer key.
@@ -49,7 +51,7 @@ async def _console(handlers: dict[str, tuple[str, Handler]], duration: float | N
         if timeout is not None and timeout <= 0:
             return
         try:
-            line = await asyncio.wait_for(queue.get(), timeout)
+            line = await within(queue.get(), timeout)
         except TimeoutError:
             return
         if line is None:  # stdin closed: keep running until the duration or Ctrl-C

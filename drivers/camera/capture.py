@@ -234,7 +234,7 @@ class Camera:
         # that a cancellation arriving now cannot stop the release from being queued.
         released = connection.close()
         try:
-            await asyncio.wait_for(asyncio.shield(released), self.settings.read_timeout_s)
+            await within(asyncio.shield(released), self.settings.read_timeout_s)
         except TimeoutError:
             log.warning(
                 "camera %s: closed while a read is stuck; its stream is released when the "
@@ -247,7 +247,7 @@ class Camera:
     async def _watched(self, connection: _Connection, fn: Callable[[], T], limit_s: float) -> T:
         """`fn`'s result on the connection's thread, or _Hung past `limit_s` (it runs on)."""
         try:
-            return await asyncio.wait_for(connection.call(fn), limit_s)
+            return await within(connection.call(fn), limit_s)
         except TimeoutError:
             self.stats.hung_calls += 1
             self._stuck.append(connection)
