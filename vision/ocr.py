@@ -76,18 +76,19 @@ class TextSpotter:
         # Load the models now (the engine loads each on first use), not on a car.
         self._outputs: _KeepsLastOutput | None = None
         self.recognise(np.full((48, 96, 3), 255, np.uint8))
-        self.runtime = "onnxruntime"
+        self.runtime = "onnxruntime (f32)"
         if chosen(runtime) == "openvino":
-            self._run_on_openvino(precision, threads)
+            self._run_on_openvino(runtime, precision, threads)
         self._outputs = _KeepsLastOutput.around(getattr(self._engine, "text_rec", None))
 
-    def _run_on_openvino(self, precision: Precision, threads: int) -> None:
+    def _run_on_openvino(self, runtime: Runtime, precision: Precision, threads: int) -> None:
         """Hands the engine's two models to OpenVINO: the engine calls each model's
         `session` with the input array and takes the output array, whatever runs it.
 
         The ONNX files are the ones the engine loaded (rapidocr 3.x's onnxruntime
         session keeps its path). Where a later rapidocr hides them, the models stay
-        on onnxruntime (slower, same reads) and the log says so.
+        on onnxruntime (slower, same reads) and the log says so; so do they with
+        `auto` where OpenVINO cannot load them (`runtime.load`).
         """
         load_det = getattr(self._engine, "_load_det_model", None)
         det = load_det() if callable(load_det) else None
@@ -97,12 +98,12 @@ class TextSpotter:
             log.warning("the OCR engine's model files are not reachable: OCR stays on onnxruntime")
             return
         try:
-            det_session = load(det_path, "openvino", precision, threads)
-            rec_session = load(rec_path, "openvino", precision, threads)
+            det_session = load(det_path, runtime, precision, threads)
+            rec_session = load(rec_path, runtime, precision, threads)
         except ModelError as err:
             raise OcrError(str(err)) from err
         det.session, rec.session = det_session, rec_session
-        self.runtime = f"openvino ({rec_session.precision})"
+        self.runtime = f"{rec_session.runtime} ({rec_session.precision})"
 
     def spot(self, image: np.ndarray) -> list[TextLine]:
         """Every text line the detector finds, read, with its box in `image` pixels."""

@@ -59,14 +59,28 @@ def chosen(runtime: Runtime) -> str:
 def load(
     model: Path, runtime: Runtime = "auto", precision: Precision = "f32", threads: int = 0
 ) -> ModelSession:
-    """`model` loaded on `runtime` with `threads` threads (0: one per core)."""
+    """`model` loaded on `runtime` with `threads` threads (0: one per core).
+
+    With `auto`, a model OpenVINO cannot load (a broken install, an operator it lacks)
+    is loaded on onnxruntime instead and the log says why: a gate box keeps reading.
+    """
     if not Path(model).is_file():
         raise ModelError(f"no model at {model}")
     name = chosen(runtime)
     try:
+        return _load_on(name, Path(model), precision, threads)
+    except ModelError as err:
+        if runtime != "auto" or name == "onnxruntime":
+            raise
+        log.warning("%s; running it on onnxruntime instead", err)
+        return _load_on("onnxruntime", Path(model), precision, threads)
+
+
+def _load_on(name: str, model: Path, precision: Precision, threads: int) -> ModelSession:
+    try:
         if name == "openvino":
-            return OpenVinoSession(Path(model), precision, threads)
-        return OrtSession(Path(model), threads)
+            return OpenVinoSession(model, precision, threads)
+        return OrtSession(model, threads)
     except ImportError as err:
         raise ModelError(f"{name} is not installed: pip install '.[vision]'") from err
     except Exception as err:  # both runtimes raise their own untyped errors

@@ -47,7 +47,7 @@ def test_an_openvino_output_is_not_overwritten_by_the_next_call() -> None:
 def test_the_ocr_models_run_on_the_chosen_runtime_and_read_alike() -> None:
     on_ort = TextSpotter(runtime="onnxruntime", threads=1)
     on_ov = TextSpotter(runtime="openvino", precision="f32", threads=1)
-    assert on_ort.runtime == "onnxruntime"
+    assert on_ort.runtime == "onnxruntime (f32)"
     assert on_ov.runtime == "openvino (f32)"
     rec = _model_path(on_ort._engine.text_rec)
     assert rec is not None and rec.suffix == ".onnx"
@@ -78,6 +78,26 @@ def test_a_lane_reads_a_rendered_plate_the_same_on_both_runtimes() -> None:
         reads[runtime] = [p.text for p in vision.read_frame(scene.image).plates]
     assert scene.objects[0].text in reads["openvino"]
     assert reads["openvino"] == reads["onnxruntime"]
+
+
+def test_auto_falls_back_to_onnxruntime_where_openvino_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_install() -> None:
+        raise RuntimeError("the CPU plugin is missing")  # as a half-installed OpenVINO says
+
+    monkeypatch.setattr("vision.runtime._openvino_core", broken_install)
+    with pytest.raises(ModelError, match=r"openvino cannot load .*CPU plugin"):
+        load(DEFAULT_MODEL, "openvino")
+    session = load(DEFAULT_MODEL, "auto")
+    assert session.runtime == "onnxruntime"
+    assert "running it on onnxruntime instead" in caplog.text
+    spotter = TextSpotter(runtime="auto", threads=1)
+    assert spotter.runtime == "onnxruntime (f32)"
+    scene = render_plate_scene(np.random.default_rng(5), region="eu")
+    x1, y1, x2, y2 = scene.objects[0].box
+    text, _ = spotter.recognise(scene.image[y1:y2, x1:x2])
+    assert text.replace(" ", "").replace("-", "") == scene.objects[0].text
 
 
 def test_a_bad_model_file_is_a_clear_error(tmp_path: Path) -> None:
