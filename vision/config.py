@@ -129,11 +129,11 @@ class VisionConfig(BaseModel):
         ge=1,
         le=8,
         description="Frames of a burst read at once, each worker beyond the first with its own "
-        "copy of the models (about 20 MB more) and one runtime thread unless `threads` says "
-        "otherwise (the first keeps one per core: it also reads single frames). Two frames "
-        "at once beat one frame on two threads whether the cores are free or busy (a "
-        "five-view container passage 1.07 against 1.20 s quiet, 1.57 against 2.35 s beside "
-        "one busy core: docs/vision.md); "
+        "copy of the models (about 105 MB more on OpenVINO, 37 MB on onnxruntime) and one "
+        "runtime thread unless `threads` says otherwise (the first keeps one per core: it "
+        "also reads single frames). Two frames at once beat one frame on two threads "
+        "whether the cores are free or busy (a five-view container passage 1.07 against "
+        "1.20 s quiet, 1.57 against 2.35 s beside one busy core: docs/vision.md); "
         "1 on a single-core box or to save the memory.",
     )
 
