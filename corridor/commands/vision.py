@@ -14,7 +14,14 @@ import click
 log = logging.getLogger(__name__)
 
 
-def lane_vision(detector: str, regions: str, det_max_side: int, plates_only: bool) -> Any:
+def lane_vision(
+    detector: str,
+    regions: str,
+    det_max_side: int,
+    plates_only: bool,
+    runtime: str,
+    precision: str,
+) -> Any:
     from vision.config import VisionConfig
     from vision.errors import VisionError
     from vision.reader import LaneVision
@@ -25,6 +32,8 @@ def lane_vision(detector: str, regions: str, det_max_side: int, plates_only: boo
             regions=[r.strip() for r in regions.split(",") if r.strip()],
             det_max_side=det_max_side,
             read_containers=not plates_only,
+            runtime=runtime,
+            precision=precision,
         )
         return LaneVision(config)
     except (VisionError, ValueError) as err:
@@ -59,6 +68,21 @@ common = [
         show_default=True,
         help="Longer side of the frame for text detection, pixels.",
     ),
+    click.option(
+        "--runtime",
+        type=click.Choice(["auto", "openvino", "onnxruntime"]),
+        default="auto",
+        show_default=True,
+        help="What runs the models: OpenVINO where installed (auto), or the one named.",
+    ),
+    click.option(
+        "--precision",
+        type=click.Choice(["f32", "auto"]),
+        default="f32",
+        show_default=True,
+        help="f32: the same reads on every CPU; auto: the runtime's fastest here "
+        "(OpenVINO: bfloat16 on CPUs with AMX or AVX-512 BF16; a few reads differ).",
+    ),
 ]
 
 
@@ -84,6 +108,8 @@ def read(
     plates_only: bool,
     regions: str,
     det_max_side: int,
+    runtime: str,
+    precision: str,
 ) -> None:
     """Print what each image shows, one JSON object per image file.
 
@@ -93,7 +119,7 @@ def read(
     from vision.errors import VisionError
     from vision.reader import load_image
 
-    vision = lane_vision(detector, regions, det_max_side, plates_only)
+    vision = lane_vision(detector, regions, det_max_side, plates_only, runtime, precision)
     failures = 0
     for path in paths:
         out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
@@ -142,6 +168,8 @@ def evaluate(
     plates_only: bool,
     regions: str,
     det_max_side: int,
+    runtime: str,
+    precision: str,
 ) -> None:
     """Score the images of FOLDER against its labels.csv (file,text)."""
     from rich.console import Console
@@ -150,7 +178,7 @@ def evaluate(
     from vision.evaluate import LabelError, evaluate_changed, overall
     from vision.evaluate import evaluate as run
 
-    vision = lane_vision(detector, regions, det_max_side, plates_only)
+    vision = lane_vision(detector, regions, det_max_side, plates_only, runtime, precision)
     console = Console(stderr=True)
 
     def progress(names: Iterator[str], total: int) -> Iterator[str]:

@@ -221,6 +221,23 @@ def test_cli_read_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
     assert "1 of 2 images could not be read" in result.stderr
 
 
+def test_cli_read_gives_the_same_json_on_either_runtime(tmp_path: Path) -> None:
+    scene = render_plate_scene(np.random.default_rng(2), region="eu")
+    photo = tmp_path / "plate.jpg"
+    cv2.imwrite(str(photo), scene.image)
+    outputs = []
+    for runtime in ("onnxruntime", "openvino"):
+        result = run_cli("vision", "read", str(photo), "--plates-only", "--runtime", runtime)
+        assert result.returncode == 0, result.stderr
+        outputs.append(json.loads(result.stdout))
+    ort, ov = ([(p["text"], p["box"], p["confidence"]) for p in o["plates"]] for o in outputs)
+    assert [r[:2] for r in ov] == [r[:2] for r in ort]
+    assert all(abs(a[2] - b[2]) < 1e-3 for a, b in zip(ov, ort, strict=True))
+    assert scene.objects[0].text in [text for text, _, _ in ov]
+    refused = run_cli("vision", "read", str(photo), "--precision", "int8")
+    assert refused.returncode == 2 and "int8" in refused.stderr and not refused.stdout
+
+
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
 def test_cli_read_on_real_photos_emits_the_promised_json() -> None:
     photos = [
