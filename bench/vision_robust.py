@@ -85,10 +85,11 @@ def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     rows = []
     for config in options.values():
         vision = lane_vision(detector="classic", **config)
+        label = runtime_label(**config)
         for name, tally in evaluate_changed(source, vision).items():
             f = tally.figures()
             rows.append(
-                f"| {runtime_label(vision)} | {name} | {f['read_rate_pct']} "
+                f"| {label} | {name} | {f['read_rate_pct']} "
                 f"| {f['wrong_accepts_frames']} "
                 f"| {f.get('passage_read_rate_pct', '-')} "
                 f"| {f.get('passage_wrong_accepts', '-')} |"
@@ -116,7 +117,7 @@ def main() -> None:
     }
     plates = plate_rows(options)
     containers = container_rows(
-        {"default": {}, "onnxruntime": {"runtime": "onnxruntime"}, "bf16": {"precision": "auto"}}
+        {"default": {}, "onnxruntime": {"runtime": "onnxruntime"}, "fastest": {"precision": "auto"}}
     )
     bursts = burst_rows()
     from vision.evaluate import CHANGES
@@ -127,9 +128,8 @@ Command: `{COMMAND}` (data: `../shared/data`; scoring by `vision.evaluate`).
 Each photo is read as shipped and after four changes a camera or encoder makes
 anyway; the last column is the rate over all five, the figure to expect on photos
 the system has not seen. EU is scored with O/0 folded (its labels mix them).
-Models run on the default runtime (`runtime: auto`: {runtime_label(lane_vision())})
-unless a row names another (`precision: auto` runs as
-{runtime_label(lane_vision(precision="auto"))} here).
+Models run on the default runtime (`runtime: auto`: {runtime_label()}) unless a row
+names another (`precision: auto` runs as {runtime_label(precision="auto")} here).
 
 ### Plates: labelled plate among the reads, all regions on
 

@@ -65,8 +65,9 @@ class RegionDetector:
         top = (self.size - resized.shape[0]) // 2
         left = (self.size - resized.shape[1]) // 2
         canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-        blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-        output = self._session(np.ascontiguousarray(blob))
+        chw = canvas[:, :, ::-1].transpose(2, 0, 1)[None]  # BGR HWC -> RGB NCHW
+        blob = np.ascontiguousarray(chw, dtype=np.float32) / 255.0
+        output = self._session(blob)
         preds = output[0].T  # (anchors, 4 + classes): cx, cy, w, h, class scores
         scores = preds[:, 4:].max(axis=1)
         keep = scores >= self.min_score

@@ -73,12 +73,13 @@ class TextSpotter:
         # at a time.
         self._lock = threading.Lock()
         self._rec_min_width = rec_min_width
-        # Load the models now (the engine loads each on first use), not on a car.
         self._outputs: _KeepsLastOutput | None = None
-        self.recognise(np.full((48, 96, 3), 255, np.uint8))
         self.runtime = "onnxruntime (f32)"
         if chosen(runtime) == "openvino":
             self._run_on_openvino(runtime, precision, threads)
+        # A first read loads the recogniser (the engine loads it on first use) and
+        # warms up whatever runs it: now, not on a car.
+        self.recognise(np.full((48, 96, 3), 255, np.uint8))
         self._outputs = _KeepsLastOutput.around(getattr(self._engine, "text_rec", None))
 
     def _run_on_openvino(self, runtime: Runtime, precision: Precision, threads: int) -> None:
@@ -90,9 +91,7 @@ class TextSpotter:
         on onnxruntime (slower, same reads) and the log says so; so do they with
         `auto` where OpenVINO cannot load them (`runtime.load`).
         """
-        load_det = getattr(self._engine, "_load_det_model", None)
-        det = load_det() if callable(load_det) else None
-        rec = getattr(self._engine, "text_rec", None)
+        det, rec = (self._loaded(model) for model in ("det", "rec"))
         det_path, rec_path = _model_path(det), _model_path(rec)
         if det is None or rec is None or det_path is None or rec_path is None:
             log.warning("the OCR engine's model files are not reachable: OCR stays on onnxruntime")
@@ -104,6 +103,12 @@ class TextSpotter:
             raise OcrError(str(err)) from err
         det.session, rec.session = det_session, rec_session
         self.runtime = f"{rec_session.runtime} ({rec_session.precision})"
+
+    def _loaded(self, model: str) -> Any:
+        """The engine's `det` or `rec` model, loaded now (rapidocr 3.x loads each on
+        first use); None where a later rapidocr has no such loader."""
+        load = getattr(self._engine, f"_load_{model}_model", None)
+        return load() if callable(load) else None
 
     def spot(self, image: np.ndarray) -> list[TextLine]:
         """Every text line the detector finds, read, with its box in `image` pixels."""
@@ -168,7 +173,8 @@ def _model_path(model: Any) -> Path | None:
 
 
 class _KeepsLastOutput:
-    """Stands in for the recogniser's onnxruntime session and keeps its last output.
+    """Stands in for the recogniser's session (onnxruntime's or OpenVINO's) and keeps
+    its last output.
 
     The engine gives a read's text and one score; two reads of one plate row that
     disagree on a character are better judged by how likely each was (4 at 0.76 and
