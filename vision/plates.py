@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from vision.errors import VisionError
@@ -30,6 +31,15 @@ class PlateFormat:
     pattern: re.Pattern[str]
     specific: bool  # False for catch-all shapes (vanity plates): a weaker match
     cost: float = 0.0  # what a read fitting only this shape costs (catch-alls)
+    # A shape issuers give serial plates where no shape is enforced (the US): a read
+    # need not fit one (vanity plates take any), but where the recogniser is unsure
+    # of a glyph, the choice that fits one is taken (`likeliest_shaped`).
+    serial: bool = False
+
+    @property
+    def shaped(self) -> bool:
+        """An issued shape (enforced or serial), not a catch-all."""
+        return self.specific or self.serial
 
 
 def plate_format(
@@ -39,6 +49,24 @@ def plate_format(
         return PlateFormat(region, name, re.compile(regex), specific, cost)
     except re.error as err:
         raise PlateFormatError(f"bad plate pattern {name!r} ({regex!r}): {err}") from err
+
+
+def serial_shape(region: str, shape: str, cost: float) -> PlateFormat:
+    """A serial shape written as letters `L` and digits `D` (`DLLLDDD`: 7ABC123)."""
+    regex = "".join("[A-Z]" if c == "L" else "[0-9]" for c in shape)
+    return PlateFormat(region, shape, re.compile(regex), False, cost, serial=True)
+
+
+# The shapes US issuers give serial plates (passenger, commercial, trailer), mixing
+# letters and digits: a read of digits or letters only is a number or a word before
+# it is a plate. Compiled from the states' current and recent issues (California
+# 7ABC123 and its truck plates 1A23456 / 12345A1; Texas, New York, Pennsylvania,
+# Ohio, Georgia ABC1234; Florida ABCD12, A123BC; Missouri AB1C2D; ...). A vanity plate
+# fits none and is still read as it is (the catch-all).
+US_SERIAL_SHAPES = """LLLDDDD DLLLDDD DLDDDDD DDDDDLD LLDLDDD DDDDLLL LDDDDDD DLLDDDD
+    LLLDDD DDDLLL LLDDDD DDDDLL LDDDLL LDDLLL LLLLDD DLLDDD DLLLDD DDLDDD DDLLDD
+    LLDLDL DLLDDL LDLDDD LLDDDL LDDDDD DDDDDL DDDLLD LLLDDL
+    LLDDD DDDLL DDLLL DDDDL DDDLD""".split()  # noqa: SIM905 (a list literal is unreadable)
 
 
 # Shapes as issued; the catch-alls come last and count as weaker evidence.
@@ -54,7 +82,10 @@ REGION_FORMATS: dict[str, tuple[PlateFormat, ...]] = {
     ),
     # Fifty issuers, each with several serial shapes and vanity plates: no shape
     # can be enforced, so a US read is taken as read (with the O/0 rule below).
-    "us": (plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False, cost=0.15),),
+    "us": (
+        *(serial_shape("us", shape, cost=0.15) for shape in US_SERIAL_SHAPES),
+        plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False, cost=0.15),
+    ),
     "br": (
         plate_format("br", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),
         plate_format("br", "Mercosul LLL N L NN", r"[A-Z]{3}[0-9][A-Z][0-9]{2}"),
@@ -319,8 +350,15 @@ SURE_GLYPH = 0.9
 FUSED_MIN_PROB = 0.5
 
 
+# Where a read fits the lane's issued shapes: the rank of the first region, in the
+# lane's order (site patterns first), with a shape it fits; None where it fits none.
+ShapeRank = Callable[[str], int | None]
+
+
 def fuse_choices(
-    a: Sequence[Mapping[str, float]], b: Sequence[Mapping[str, float]]
+    a: Sequence[Mapping[str, float]],
+    b: Sequence[Mapping[str, float]],
+    rank: ShapeRank | None = None,
 ) -> tuple[str, list[float]] | None:
     """Two reads of one row (two crops) judged character by character.
 
@@ -333,22 +371,114 @@ def fuse_choices(
     cut then reads a glyph confidently wrong, and averaging cannot tell which (a
     Brazilian `OEL1145` read O at 0.60 in one crop and D at 0.97 in the other); or
     when a character so picked holds less than `FUSED_MIN_PROB`.
+
+    With `rank` (`shape_rank` for the lane), a text gives way to the likeliest one
+    that fits a better-ranked shape (`likeliest_shaped`), and of two crops each sure
+    of its own glyph, the one whose read fits the better-ranked shape is taken
+    (`4GLS168`, California's 1ABC234, over `LGLS168`, which no US issuer gives).
     """
     left, right = plate_choices(a), plate_choices(b)
     if not left or len(left) != len(right):
         return None
-    text, probs = [], []
-    for x, y in zip(left, right, strict=True):
-        top_x, top_y = max(x, key=lambda c: x[c]), max(y, key=lambda c: y[c])
-        if top_x != top_y and max(x[top_x], y[top_y]) >= SURE_GLYPH:
+    averaged = [
+        {c: (x.get(c, 0.0) + y.get(c, 0.0)) / 2 for c in x.keys() | y.keys()}
+        for x, y in zip(left, right, strict=True)
+    ]
+    if any(
+        likeliest(x) != likeliest(y) and max(x[likeliest(x)], y[likeliest(y)]) >= SURE_GLYPH
+        for x, y in zip(left, right, strict=True)
+    ):
+        ranked = sorted((ranked_last(rank, t), t) for t in (spelled(left), spelled(right)))
+        if rank is None or ranked[0][0] == ranked[1][0]:
             return None
-        char = max(x.keys() | y.keys(), key=lambda c: x.get(c, 0.0) + y.get(c, 0.0))
-        prob = (x.get(char, 0.0) + y.get(char, 0.0)) / 2
-        if prob < FUSED_MIN_PROB:
-            return None
-        text.append(char)
-        probs.append(prob)
-    return "".join(text), probs
+        text = ranked[0][1]
+        return text, [choices[c] for choices, c in zip(averaged, text, strict=True)]
+    text = spelled(averaged)
+    probs = [choices[c] for choices, c in zip(averaged, text, strict=True)]
+    if rank is not None:
+        shaped = likeliest_shaped(averaged, rank)
+        if shaped is not None and ranked_last(rank, shaped[0]) < ranked_last(rank, text):
+            return shaped
+    if min(probs) < FUSED_MIN_PROB:
+        return None
+    return text, probs
+
+
+def ranked_last(rank: ShapeRank | None, text: str) -> float:
+    """`rank(text)`, with a text that fits no shape ranked after every one that does."""
+    found = rank(text) if rank is not None else None
+    return math.inf if found is None else found
+
+
+def likeliest(choices: Mapping[str, float]) -> str:
+    return max(choices, key=lambda c: choices[c])
+
+
+def spelled(choices: Sequence[Mapping[str, float]]) -> str:
+    """The text of each position's likeliest character."""
+    return "".join(likeliest(c) for c in choices)
+
+
+# A glyph in doubt (its likeliest choice under `SURE_GLYPH`) may be read as another
+# of its choices holding at least this much, where that makes the read fit a shape;
+# more glyphs in doubt than `MAX_DOUBTFUL` and the read is not bent at all.
+MIN_SHAPED_PROB = 0.1
+MAX_DOUBTFUL = 3
+
+
+def likeliest_shaped(
+    choices: Sequence[Mapping[str, float]], rank: ShapeRank
+) -> tuple[str, list[float]] | None:
+    """The text the per-position choices spell that fits the best-ranked shape (the
+    likeliest such), with each character's probability; None when none fits one.
+
+    Only glyphs in doubt change, each to a choice of at least `MIN_SHAPED_PROB`: the
+    way plate readers have long used each issuer's shapes to settle a glyph the
+    recogniser cannot (a worn 4 read as L, a 1 as I).
+    """
+    options: list[list[tuple[str, float]]] = []
+    for position in choices:
+        top = likeliest(position)
+        if position[top] >= SURE_GLYPH:
+            options.append([(top, position[top])])
+        else:
+            options.append([(c, p) for c, p in position.items() if p >= MIN_SHAPED_PROB])
+    if sum(len(o) > 1 for o in options) > MAX_DOUBTFUL:
+        return None
+    best: tuple[int, float, str, list[float]] | None = None
+    for combo in itertools.product(*options):
+        text = "".join(c for c, _ in combo)
+        found = rank(text)
+        if found is None:
+            continue
+        likelihood = math.prod(p for _, p in combo)
+        if best is None or (found, -likelihood) < (best[0], -best[1]):
+            best = (found, likelihood, text, [p for _, p in combo])
+    return (best[2], best[3]) if best is not None else None
+
+
+def shape_rank(
+    text: str,
+    formats: Sequence[PlateFormat],
+    region_order: Sequence[str],
+    letter_o_is_zero: Iterable[str],
+) -> int | None:
+    """Where `text` fits an issued shape as read (no swaps: where a glyph is in doubt
+    the recogniser's own choices decide, see `likeliest_shaped`): the place in
+    `region_order` of the first region with a shape it fits; None where it fits
+    none. A round glyph is a 0 in the regions whose plates carry no letter O."""
+    zero = set(letter_o_is_zero)
+    fitted = [
+        region_order.index(f.region)
+        for f in formats
+        if f.shaped
+        and f.region in region_order
+        and (
+            f.pattern.fullmatch(text) is not None
+            or (f.region in zero and f.pattern.fullmatch(text.replace("O", "0")) is not None)
+        )
+    ]
+    return min(fitted, default=None)
 
 
 def plate_choices(chars: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:

@@ -32,14 +32,21 @@ from vision.plates import (
     fuse_choices,
     interpret,
     kinds,
+    likeliest_shaped,
     match_known,
     normalize,
+    plate_choices,
+    ranked_last,
+    shape_rank,
     vote,
 )
 from vision.text import Box, TextLine, union
 
 log = logging.getLogger(__name__)
 
+# Lines of text detection read again for their glyphs' choices, at most, per frame
+# (`shaped_lines`).
+RE_READS = 3
 # `classic`: a character row is read with these margins (across, up; in character
 # heights), and a strong read is confirmed by the second.
 ROW_MARGINS = ((0.35, 0.2), (0.7, 0.35))
@@ -284,6 +291,14 @@ class LaneVision:
             if first is None:
                 continue
             again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
+            fused = self.fused_row(line, again) if again is not None else None
+            if (
+                fused is not None
+                and self.strong_plate(fused, image, view, in_plate)
+                and not self.plate_is_elsewhere(fused, row.box, image)
+            ):
+                self.stats["classic_fused"] += 1
+                return self.plates_in([*lines[:-1], fused], image, view)
             second = self.plate_shown(again, image, view, in_plate) if again else None
             if (
                 again is not None
@@ -293,29 +308,62 @@ class LaneVision:
                 and not self.plate_is_elsewhere(line, row.box, image)
             ):
                 return self.plates_in([*lines, again], image, view)
-            fused = self.fused_row(line, again) if again is not None else None
-            if (
-                fused is not None
-                and self.strong_plate(fused, image, view, in_plate)
-                and not self.plate_is_elsewhere(fused, row.box, image)
-            ):
-                self.stats["classic_fused"] += 1
-                return self.plates_in([*lines[:-1], fused], image, view)
         return None
 
-    @staticmethod
-    def fused_row(first: TextLine, again: TextLine) -> TextLine | None:
-        """Two reads of one row that disagree on a glyph, judged character by
-        character (`plates.fuse_choices`: the crops' averaged probabilities pick each
-        character); None where they agree, or where the fusion leaves a glyph in
-        doubt, and the frame goes on to text detection."""
-        if normalize(first.text) == normalize(again.text):
-            return None
-        fused = fuse_choices(first.chars, again.chars)
+    def fused_row(self, first: TextLine, again: TextLine) -> TextLine | None:
+        """Two reads of one row judged character by character (`plates.fuse_choices`:
+        the crops' averaged probabilities pick each character, and where a glyph is in
+        doubt, the lane's issued shapes); None where the reads agree and the shapes
+        change nothing, or where the fusion leaves a glyph in doubt, and the frame goes
+        on to text detection."""
+        fused = fuse_choices(first.chars, again.chars, self.shape_rank)
         if fused is None:
             return None
         text, probs = fused
+        if text == normalize(first.text) == normalize(again.text):
+            return None  # the reads agree: taken as read (or not) by the caller
         return TextLine(text, round(sum(probs) / len(probs), 5), union([first.box, again.box]))
+
+    def shaped_lines(self, image: np.ndarray, lines: list[TextLine]) -> list[TextLine]:
+        """Text detection's plate-like lines, where a glyph in doubt decides the shape.
+
+        Text detection gives a line's text and one score, not the recogniser's
+        choices per glyph; a line that reads as a plate but fits no shape of the
+        lane's first region is read again by the recogniser alone (≈ 20 ms, at most
+        `RE_READS` a frame), and where a glyph in doubt, read as another of its
+        choices, makes it fit a better-ranked shape (`plates.likeliest_shaped`), that
+        read stands in for the line (`UHI-FOF` read as `UH1F0F`, Missouri's AB1C2D).
+        """
+        out, re_reads = [], 0
+        for line in lines:
+            found = self.interpret(line.text)
+            rank = ranked_last(self.shape_rank, normalize(line.text))
+            if (
+                found is None
+                or rank == 0
+                or re_reads >= RE_READS
+                or len(found.text) < 5
+                or len(kinds(found.text)) < 2
+            ):
+                out.append(line)
+                continue
+            re_reads += 1
+            again = self.read_line(image, line.box)
+            choices = plate_choices(again.chars) if again is not None else []
+            shaped = likeliest_shaped(choices, self.shape_rank) if choices else None
+            if again is None or shaped is None or ranked_last(self.shape_rank, shaped[0]) >= rank:
+                out.append(line)
+                continue
+            text, probs = shaped
+            self.stats["shaped_lines"] += 1
+            out.append(TextLine(text, round(sum(probs) / len(probs), 5), line.box, again.chars))
+        return out
+
+    def shape_rank(self, text: str) -> int | None:
+        """Where a read fits the lane's issued shapes, its regions ranked as listed
+        (site patterns first); None where it fits none (`plates.shape_rank`)."""
+        order = ["site", *self.config.regions]
+        return shape_rank(text, self.formats, order, self.config.letter_o_is_zero)
 
     def plate_is_elsewhere(self, line: TextLine, box: Box, image: np.ndarray) -> bool:
         """A read only a catch-all shape takes (a truck's fleet number on a "How's my
@@ -347,6 +395,7 @@ class LaneVision:
             box = expand(region.box, 0.1, image.shape)
             if region.kind == "plate" and box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
                 lines += self.spot_in(image, box)
+        lines = self.shaped_lines(image, lines)
         for line in lines:
             if self.strong_plate(line, image, view, any(inside(line.box, b) for b in sure)):
                 return self.plates_in(lines, image, view)
@@ -499,7 +548,11 @@ class LaneVision:
             if settled is not None:
                 return FrameReads(settled, [], [])
         lines = self.text_lines(image)
-        plates = self.plates_in(lines, image, view) if self.config.read_plates else []
+        plates = (
+            self.plates_in(self.shaped_lines(image, lines), image, view)
+            if self.config.read_plates
+            else []
+        )
         if self.plate_rows and not self.plates_only:
             # Codes too: text detection has run. The rows where it saw plates (all
             # rows where it saw none) are read as a plate lane reads them, and a

@@ -19,9 +19,11 @@ from vision.plates import (
     formats_for,
     fuse_choices,
     interpret,
+    likeliest_shaped,
     match_known,
     normalize,
     plate_distance,
+    shape_rank,
     swap_options,
     vote,
 )
@@ -221,3 +223,64 @@ def test_a_glyph_the_crops_split_evenly_stays_doubtful() -> None:
     even = [{"4": 0.5, "L": 0.49}, *[{c: 1.0} for c in "GLS168"]]
     split = [{"L": 0.5, "4": 0.49}, *[{c: 1.0} for c in "GLS168"]]
     assert fuse_choices(even, split) is None  # 4 holds 0.495 over both: under half
+
+
+EVERYWHERE = formats_for(["us", "eu", "br"])
+ORDER = ["site", "us", "eu", "br"]
+
+
+def rank(text: str) -> int | None:
+    return shape_rank(text, EVERYWHERE, ORDER, ["us"])
+
+
+def test_us_serial_shapes_name_a_read_but_do_not_bend_it() -> None:
+    found = interpret("4GLS168", US)
+    assert found is not None and (found.format_name, found.specific) == ("DLLLDDD", False)
+    assert found.cost == interpret("QUILLS", US).cost  # type: ignore[union-attr]
+    assert interpret("QUILLS", US).format_name == "any"  # type: ignore[union-attr]
+    # a serial shape is no better than a catch-all against another region's swaps
+    assert text_of("0EL1145", formats_for(["us", "br"])) == "OEL1145"
+
+
+def test_shape_rank_follows_the_lanes_region_order() -> None:
+    assert rank("4GLS168") == 1  # California 1ABC234
+    assert rank("LGLS168") == 2  # no US issuer's shape; a German LLLL NNN
+    assert rank("UH1FOF") == 1  # a round glyph is a 0 on a US plate: Missouri AB1C2D
+    assert rank("UHIFOF") is None
+    assert rank("ABC1234") == 1  # fits the US first, though Brazil issues it too
+    assert shape_rank("ABC1234", EVERYWHERE, ["site", "br", "us"], ["us"]) == 1
+    assert rank("QUILLS") is None and rank("12345") is None  # vanity plates, numbers
+
+
+def test_a_doubtful_glyph_takes_the_choice_that_fits_the_best_ranked_shape() -> None:
+    worn_4 = [{"L": 0.7, "4": 0.28}, *[{c: 1.0} for c in "GLS168"]]
+    assert likeliest_shaped(worn_4, rank) == ("4GLS168", [0.28, 1, 1, 1, 1, 1, 1])
+    # the likeliest of two texts fitting equally ranked shapes
+    either = [{"A": 0.6, "4": 0.35}, *[{c: 1.0} for c in "BC123"]]
+    assert likeliest_shaped(either, rank) == ("ABC123", [0.6, 1, 1, 1, 1, 1])
+
+
+def test_sure_glyphs_and_faint_choices_are_never_bent() -> None:
+    sure = [{"L": 0.95, "4": 0.04}, *[{c: 1.0} for c in "GLS168"]]
+    assert likeliest_shaped(sure, rank) == ("LGLS168", [0.95, 1, 1, 1, 1, 1, 1])
+    faint = [{"L": 0.89, "4": 0.05}, *[{c: 1.0} for c in "GLS168"]]
+    assert likeliest_shaped(faint, rank) == ("LGLS168", [0.89, 1, 1, 1, 1, 1, 1])
+    assert likeliest_shaped([{"Q": 0.6, "W": 0.3}, *[{c: 1.0} for c in "UILLS"]], rank) is None
+    # four glyphs in doubt: the read is too unsure to be bent into any shape
+    unsure = [{"L": 0.6, "4": 0.3}, {"G": 0.6, "6": 0.3}, {"L": 0.6, "1": 0.3},
+              {"S": 0.6, "5": 0.3}, *[{c: 1.0} for c in "168"]]  # fmt: skip
+    assert likeliest_shaped(unsure, rank) is None
+
+
+def test_crops_each_sure_of_their_own_glyph_are_settled_by_the_shape() -> None:
+    # 4GLS168 again: one crop reads L at 0.57, the other 4 at 0.95
+    doubtful = [{"L": 0.57, "4": 0.41}, *[{c: 1.0} for c in "GLS168"]]
+    sure = [{"4": 0.95, "L": 0.04}, *[{c: 1.0} for c in "GLS168"]]
+    assert fuse_choices(doubtful, sure) is None  # no shapes: a contradiction
+    fused = fuse_choices(doubtful, sure, rank)
+    assert fused is not None and fused[0] == "4GLS168"
+    assert fused[1][0] == pytest.approx((0.41 + 0.95) / 2)
+    # where both reads fit shapes of one rank, it stays a contradiction
+    brazil_o = [{"O": 0.60, "D": 0.38}, *[{c: 1.0} for c in "EL1145"]]
+    brazil_d = [{"D": 0.97, "O": 0.02}, *[{c: 1.0} for c in "EL1145"]]
+    assert fuse_choices(brazil_o, brazil_d, rank) is None

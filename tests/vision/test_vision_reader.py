@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,12 @@ SHARED_DATA = Path(os.environ.get("CORRIDOR_SHARED_DATA", REPO.parent / "shared"
 @pytest.fixture(scope="module")
 def vision() -> Iterator[LaneVision]:
     yield LaneVision(VisionConfig(regions=["eu", "br"]))
+
+
+@pytest.fixture(scope="module")
+def us_lane() -> Iterator[LaneVision]:
+    """A plate lane with the default regions, US first."""
+    yield LaneVision(VisionConfig(read_containers=False))
 
 
 @pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (3, "br")])
@@ -313,18 +320,57 @@ def test_a_crop_read_carries_each_characters_choices(
     assert score == pytest.approx(np.mean([max(c.values()) for c in chars]), abs=1e-4)
 
 
-def test_two_reads_of_a_row_that_disagree_are_fused_only_when_sure() -> None:
+def test_two_reads_of_a_row_that_disagree_are_fused_only_when_sure(us_lane: LaneVision) -> None:
     box = (10, 10, 200, 60)
     first = TextLine("LGLS168", 0.95, box, ({"L": 0.69, "4": 0.29}, *[{c: 1.0} for c in "GLS168"]))
     again = TextLine("4GLS168", 0.96, box, ({"4": 0.76, "L": 0.21}, *[{c: 1.0} for c in "GLS168"]))
-    fused = LaneVision.fused_row(first, again)
+    fused = us_lane.fused_row(first, again)
     assert fused is not None and fused.text == "4GLS168"
     assert fused.score == pytest.approx((0.525 + 6) / 7, abs=1e-4)
-    # an even split stays doubtful; agreeing reads need no fusing; no choices, no fusing
+    # agreeing reads need no fusing; no choices, no fusing
+    assert us_lane.fused_row(again, again) is None
+    assert us_lane.fused_row(TextLine("LGLS168", 0.95, box), TextLine("4GLS168", 0.96, box)) is None
+    # an even split is settled by the lane's shapes where one fits a better-ranked
+    # region (California's 1ABC234 before a German LLLL NNN), and stays doubtful
+    # where none does: K and X fit no shape better than the other
     even = TextLine("4GLS168", 0.9, box, ({"4": 0.5, "L": 0.49}, *[{c: 1.0} for c in "GLS168"]))
     split = TextLine("LGLS168", 0.9, box, ({"L": 0.5, "4": 0.49}, *[{c: 1.0} for c in "GLS168"]))
-    assert LaneVision.fused_row(even, split) is None
-    assert LaneVision.fused_row(first, first) is None
-    assert (
-        LaneVision.fused_row(TextLine("LGLS168", 0.95, box), TextLine("4GLS168", 0.96, box)) is None
-    )
+    settled = us_lane.fused_row(even, split)
+    assert settled is not None and settled.text == "4GLS168"
+    kx = TextLine("K2345AB", 0.9, box, ({"K": 0.5, "X": 0.49}, *[{c: 1.0} for c in "2345AB"]))
+    xk = TextLine("X2345AB", 0.9, box, ({"X": 0.5, "K": 0.49}, *[{c: 1.0} for c in "2345AB"]))
+    assert us_lane.fused_row(kx, xk) is None
+
+
+def test_reads_that_agree_on_a_doubtful_glyph_take_the_shape_it_allows(
+    us_lane: LaneVision, vision: LaneVision
+) -> None:
+    """Both crops read L at 0.7 where the plate shows a worn 4: LGLS168 fits no US
+    issuer's shape, 4GLS168 fits California's, and the 4 is a real contender."""
+    box = (10, 10, 200, 60)
+    line = TextLine("LGLS168", 0.95, box, ({"L": 0.7, "4": 0.28}, *[{c: 1.0} for c in "GLS168"]))
+    shaped = us_lane.fused_row(line, line)
+    assert shaped is not None and shaped.text == "4GLS168"
+    # a glyph the recogniser is sure of is never bent, whatever shape it leaves
+    sure = TextLine("LGLS168", 0.95, box, ({"L": 0.95, "4": 0.04}, *[{c: 1.0} for c in "GLS168"]))
+    assert us_lane.fused_row(sure, sure) is None
+    # a lane without US shapes (EU first): LGLS168 fits a German shape as read
+    assert vision.fused_row(line, line) is None
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
+def test_a_detected_line_with_a_doubtful_glyph_is_read_again_for_its_shape(
+    us_lane: LaneVision,
+) -> None:
+    """A real US photo (4GLS168, the 4 half hidden by the plate frame): text detection
+    reads LGLS168 at 0.98, which fits no US issuer's shape. Read again by the
+    recogniser alone, the first glyph is L or 4, and the 4 makes California's shape."""
+    image = load_image(SHARED_DATA / "plates_openalpr_us" / "us_b89d182edbae.jpg")
+    detected = TextLine("LGLS168", 0.98, (413, 275, 531, 321))
+    (shaped,) = us_lane.shaped_lines(image, [detected])
+    assert shaped.text == "4GLS168" and 0.5 < shaped.score < 1
+    assert len(shaped.chars) == 7
+    # a line that already fits the first region's shapes is not read again
+    assert us_lane.shaped_lines(image, [replace(detected, text="4GLS168")]) == [
+        replace(detected, text="4GLS168")
+    ]
