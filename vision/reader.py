@@ -290,6 +290,14 @@ class LaneVision:
             first = self.plate_shown(line, image, view, in_plate)
             if first is None:
                 continue
+            if (
+                self.sure_of_every_glyph(line)
+                and self.shape_rank(first.text) is not None
+                and first.confidence >= self.config.classic_min_confidence
+                and not self.plate_is_elsewhere(line, row.box, image)
+            ):
+                self.stats["classic_sure"] += 1
+                return self.plates_in(lines, image, view)
             again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
             fused = self.fused_row(line, again) if again is not None else None
             if (
@@ -309,6 +317,20 @@ class LaneVision:
             ):
                 return self.plates_in([*lines, again], image, view)
         return None
+
+    def sure_of_every_glyph(self, line: TextLine) -> bool:
+        """Whether the recogniser gave each character of a read at least
+        `classic_sure_glyph`: such a read, where it fits an issued shape, needs no
+        second crop to confirm it. Over the five versions of every US, EU, BR and US
+        crop photo, 136 first reads of a row fitting a shape were so sure; the wider
+        crop read 134 the same, and the other 2 worse (`SK5MK9V` for `SK5K9V`,
+        `LYBW231` for `YBW23`). A read fitting only a catch-all is still read twice:
+        a sure `597UTAH` (a slogan's row on a Utah plate) was refused so."""
+        choices = plate_choices(line.chars)
+        return (
+            len(choices) == len(normalize(line.text)) > 0
+            and min(max(c.values()) for c in choices) >= self.config.classic_sure_glyph
+        )
 
     def fused_row(self, first: TextLine, again: TextLine) -> TextLine | None:
         """Two reads of one row judged character by character (`plates.fuse_choices`:

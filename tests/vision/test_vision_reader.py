@@ -374,3 +374,22 @@ def test_a_detected_line_with_a_doubtful_glyph_is_read_again_for_its_shape(
     assert us_lane.shaped_lines(image, [replace(detected, text="4GLS168")]) == [
         replace(detected, text="4GLS168")
     ]
+
+
+def test_a_sure_first_read_of_an_issued_shape_needs_no_second_crop(us_lane: LaneVision) -> None:
+    box = (10, 10, 200, 60)
+    sure = TextLine("4GLS168", 0.99, box, tuple({c: 0.98} for c in "4GLS168"))
+    assert us_lane.sure_of_every_glyph(sure)
+    doubtful = TextLine("4GLS168", 0.95, box, ({"4": 0.9, "L": 0.1}, *sure.chars[1:]))
+    assert not us_lane.sure_of_every_glyph(doubtful)
+    assert not us_lane.sure_of_every_glyph(TextLine("4GLS168", 0.99, box))  # no choices
+    # a rendered plate, read by lanes that do and do not take the first sure read
+    scene = render_plate_scene(np.random.default_rng(7), region="br")
+    before = us_lane.stats["classic_sure"]
+    once = us_lane.read_frame(scene.image)
+    assert us_lane.stats["classic_sure"] == before + 1
+    twice = LaneVision(VisionConfig(read_containers=False, classic_sure_glyph=1.01))
+    again = twice.read_frame(scene.image)
+    assert twice.stats["classic_sure"] == 0 and twice.stats["classic_rows"] == 1
+    assert [p.text for p in once.plates] == [p.text for p in again.plates]
+    assert normalize(scene.objects[0].text) in [p.text for p in once.plates]
