@@ -12,11 +12,26 @@ REPORT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = "# Benchmarks\n\nFigures measured by `make bench` (or the command in each section).\n"
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its widest vector units (timings of the vision models
+    differ several times between an AVX2 and an AVX-512/AMX CPU of one clock)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    name = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    listed = re.search(r"^flags\s*:\s*(.+)$", info, re.M)
+    flags = set(listed[1].split()) if listed else set()
+    units = [u for u in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if u in flags]
+    return f"{name[1].strip() if name else 'unknown CPU'} ({', '.join(units) or 'no AVX2'})"
+
+
 def machine_line() -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, load average {load}._"
+        f"{os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
+        f"load average {load}._"
     )
 
 

@@ -350,6 +350,9 @@ def main() -> None:
         "classic without plate boxes, all regions": {"classic_boxes": False},
         "classic without the catch-all check, all regions": {"classic_check_catch_all": False},
         "classic + detector rows, all regions": {"classic_yolo": True},
+        "classic, every row read twice (`classic_sure_glyph` > 1), all regions": {
+            "classic_sure_glyph": 1.01
+        },
         "ocr, site region": {"detector": "ocr", "site_region": True},
         "classic, site region": {"detector": "classic", "site_region": True},
         "classic, all regions, onnxruntime": {"detector": "classic", "runtime": "onnxruntime"},
@@ -372,6 +375,7 @@ def main() -> None:
             "classic_check_catch_all": False,
         },
         "classic rows + detector rows": {"classic_yolo": True},
+        "classic, every row read twice (`classic_sure_glyph` > 1)": {"classic_sure_glyph": 1.01},
         "classic, 2 runtime threads": {"detector": "classic", "threads": 2},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows": {"detector": "classic", "classic_max_rows": 2},
@@ -414,6 +418,7 @@ def main() -> None:
             "classic (default: 2 frames at a time, 1 thread each)": {},
             "classic, onnxruntime": {"runtime": "onnxruntime"},
             "classic, `precision: auto`": {"precision": "auto"},
+            "classic, every row read twice": {"classic_sure_glyph": 1.01},
             "classic, view_workers 1 (one frame at a time, 2 threads)": {"view_workers": 1},
         }
     )
