@@ -14,7 +14,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from vision.errors import VisionError
@@ -381,7 +381,7 @@ def fuse_choices(
     if not left or len(left) != len(right):
         return None
     averaged = [
-        {c: (x.get(c, 0.0) + y.get(c, 0.0)) / 2 for c in x.keys() | y.keys()}
+        {c: (x.get(c, 0.0) + y.get(c, 0.0)) / 2 for c in sorted(x.keys() | y.keys())}
         for x, y in zip(left, right, strict=True)
     ]
     if any(
@@ -395,10 +395,9 @@ def fuse_choices(
         return text, [choices[c] for choices, c in zip(averaged, text, strict=True)]
     text = spelled(averaged)
     probs = [choices[c] for choices, c in zip(averaged, text, strict=True)]
-    if rank is not None:
-        shaped = likeliest_shaped(averaged, rank)
-        if shaped is not None and ranked_last(rank, shaped[0]) < ranked_last(rank, text):
-            return shaped
+    decided = shape_decides(averaged, rank) if rank is not None else None
+    if decided is not None:
+        return decided
     if min(probs) < FUSED_MIN_PROB:
         return None
     return text, probs
@@ -436,6 +435,39 @@ def likeliest_shaped(
     way plate readers have long used each issuer's shapes to settle a glyph the
     recogniser cannot (a worn 4 read as L, a 1 as I).
     """
+    best: tuple[int, float, str] | None = None
+    for text, likelihood in spellings(choices):
+        found = rank(text)
+        if found is not None and (best is None or (found, -likelihood) < (best[0], -best[1])):
+            best = (found, likelihood, text)
+    if best is None:
+        return None
+    text = best[2]
+    return text, [position[c] for position, c in zip(choices, text, strict=True)]
+
+
+def shape_decides(
+    choices: Sequence[Mapping[str, float]], rank: ShapeRank
+) -> tuple[str, list[float]] | None:
+    """The read the shapes settle (`likeliest_shaped`), where they do: where every
+    other reading of the glyphs in doubt fits only a worse-ranked shape, or none
+    (`4GLS168` over `LGLS168` however evenly the 4 and the L split). None where a
+    rival reading fits as good a shape (a K or an X that both fit): the shapes say
+    nothing there, and the glyphs' probabilities must."""
+    shaped = likeliest_shaped(choices, rank)
+    if shaped is None:
+        return None
+    best = ranked_last(rank, shaped[0])
+    for text, _ in spellings(choices):
+        if text != shaped[0] and ranked_last(rank, text) <= best:
+            return None
+    return shaped
+
+
+def spellings(choices: Sequence[Mapping[str, float]]) -> Iterator[tuple[str, float]]:
+    """Every text the choices spell changing only glyphs in doubt (each to a choice
+    of at least `MIN_SHAPED_PROB`), with its likelihood; none where more than
+    `MAX_DOUBTFUL` glyphs are in doubt."""
     options: list[list[tuple[str, float]]] = []
     for position in choices:
         top = likeliest(position)
@@ -444,17 +476,9 @@ def likeliest_shaped(
         else:
             options.append([(c, p) for c, p in position.items() if p >= MIN_SHAPED_PROB])
     if sum(len(o) > 1 for o in options) > MAX_DOUBTFUL:
-        return None
-    best: tuple[int, float, str, list[float]] | None = None
+        return
     for combo in itertools.product(*options):
-        text = "".join(c for c, _ in combo)
-        found = rank(text)
-        if found is None:
-            continue
-        likelihood = math.prod(p for _, p in combo)
-        if best is None or (found, -likelihood) < (best[0], -best[1]):
-            best = (found, likelihood, text, [p for _, p in combo])
-    return (best[2], best[3]) if best is not None else None
+        yield "".join(c for c, _ in combo), math.prod(p for _, p in combo)
 
 
 def shape_rank(

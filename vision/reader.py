@@ -570,17 +570,19 @@ class LaneVision:
             if settled is not None:
                 return FrameReads(settled, [], [])
         lines = self.text_lines(image)
-        plates = (
-            self.plates_in(self.shaped_lines(image, lines), image, view)
-            if self.config.read_plates
-            else []
-        )
-        if self.plate_rows and not self.plates_only:
-            # Codes too: text detection has run. The rows where it saw plates (all
-            # rows where it saw none) are read as a plate lane reads them, and a
-            # row that settles stands in for the lines' plates.
-            near = [p.box for p in plates] or None
-            plates = self.settled_plates(image, view, near) or plates
+        plates: list[PlateRead] = []
+        if self.config.read_plates:
+            settled = None
+            if self.plate_rows and not self.plates_only:
+                # Codes too: text detection has run. The rows where it saw plates (all
+                # rows where it saw none) are read as a plate lane reads them, and a
+                # row that settles stands in for the lines' plates.
+                near = [p.box for p in self.plates_in(lines, image, view)] or None
+                settled = self.settled_plates(image, view, near)
+            # Else the lines' plates, a doubtful glyph settled by the shapes (read
+            # again only now: a container side's lines cost no reads where a row
+            # settled).
+            plates = settled or self.plates_in(self.shaped_lines(image, lines), image, view)
         candidates: list[codes.CodeCandidate] = []
         containers: list[ContainerRead] = []
         if self.config.read_containers:

@@ -23,6 +23,7 @@ from vision.plates import (
     match_known,
     normalize,
     plate_distance,
+    shape_decides,
     shape_rank,
     swap_options,
     vote,
@@ -284,3 +285,17 @@ def test_crops_each_sure_of_their_own_glyph_are_settled_by_the_shape() -> None:
     brazil_o = [{"O": 0.60, "D": 0.38}, *[{c: 1.0} for c in "EL1145"]]
     brazil_d = [{"D": 0.97, "O": 0.02}, *[{c: 1.0} for c in "EL1145"]]
     assert fuse_choices(brazil_o, brazil_d, rank) is None
+
+
+def test_the_shapes_decide_only_where_every_rival_reading_fits_a_worse_one() -> None:
+    even = [{"4": 0.495, "L": 0.495}, *[{c: 1.0} for c in "GLS168"]]
+    assert shape_decides(even, rank) == ("4GLS168", [0.495, 1, 1, 1, 1, 1, 1])
+    # an A or a 4 both make a US shape (ABC123, 4BC123): the shapes say nothing
+    either = [{"A": 0.5, "4": 0.49}, *[{c: 1.0} for c in "BC123"]]
+    assert shape_decides(either, rank) is None
+    # nothing in doubt: nothing to decide beyond the read itself
+    assert shape_decides([{c: 1.0} for c in "4GLS168"], rank) == ("4GLS168", [1.0] * 7)
+    # the order the choices come in does not matter
+    assert shape_decides([dict(reversed(even[0].items())), *even[1:]], rank) == shape_decides(
+        even, rank
+    )
