@@ -359,6 +359,7 @@ def fuse_choices(
     a: Sequence[Mapping[str, float]],
     b: Sequence[Mapping[str, float]],
     rank: ShapeRank | None = None,
+    enforced: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[float]] | None:
     """Two reads of one row (two crops) judged character by character.
 
@@ -391,11 +392,14 @@ def fuse_choices(
         ranked = sorted((ranked_last(rank, t), t) for t in (spelled(left), spelled(right)))
         if rank is None or ranked[0][0] == ranked[1][0]:
             return None
-        text = ranked[0][1]
-        return text, [choices[c] for choices, c in zip(averaged, text, strict=True)]
+        text, other = ranked[0][1], ranked[1][1]
+        probs = [choices[c] for choices, c in zip(averaged, text, strict=True)]
+        if enforced is not None and not overrides(text, probs, other, enforced):
+            return None
+        return text, probs
     text = spelled(averaged)
     probs = [choices[c] for choices, c in zip(averaged, text, strict=True)]
-    decided = shape_decides(averaged, rank) if rank is not None else None
+    decided = shape_decides(averaged, rank, enforced) if rank is not None else None
     if decided is not None:
         return decided
     if min(probs) < FUSED_MIN_PROB:
@@ -423,6 +427,9 @@ def spelled(choices: Sequence[Mapping[str, float]]) -> str:
 # more glyphs in doubt than `MAX_DOUBTFUL` and the read is not bent at all.
 MIN_SHAPED_PROB = 0.1
 MAX_DOUBTFUL = 3
+# ...but a read that fits an enforced shape as it stands (an EU, BR or site plate)
+# is changed only to glyphs holding at least this much (`shape_decides`).
+MIN_OVERRIDE_PROB = 0.4
 
 
 def likeliest_shaped(
@@ -447,13 +454,21 @@ def likeliest_shaped(
 
 
 def shape_decides(
-    choices: Sequence[Mapping[str, float]], rank: ShapeRank
+    choices: Sequence[Mapping[str, float]],
+    rank: ShapeRank,
+    enforced: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[float]] | None:
     """The read the shapes settle (`likeliest_shaped`), where they do: where every
     other reading of the glyphs in doubt fits only a worse-ranked shape, or none
     (`4GLS168` over `LGLS168` however evenly the 4 and the L split). None where a
     rival reading fits as good a shape (a K or an X that both fit): the shapes say
-    nothing there, and the glyphs' probabilities must."""
+    nothing there, and the glyphs' probabilities must.
+
+    A likeliest read that is an issued plate of an enforced shape (`enforced`: a
+    Mercosul `ABC1D23`, where a US `ABC1023` ranks first) gives way only to glyphs
+    holding at least `MIN_OVERRIDE_PROB`: the region order breaks near-even splits,
+    not the recogniser's clear preference for another region's plate.
+    """
     shaped = likeliest_shaped(choices, rank)
     if shaped is None:
         return None
@@ -461,7 +476,17 @@ def shape_decides(
     for text, _ in spellings(choices):
         if text != shaped[0] and ranked_last(rank, text) <= best:
             return None
+    if enforced is not None and not overrides(*shaped, spelled(choices), enforced):
+        return None
     return shaped
+
+
+def overrides(text: str, probs: list[float], read: str, enforced: Callable[[str], bool]) -> bool:
+    """Whether `text` may stand in for `read`: always, unless `read` fits an enforced
+    shape, and then only where each glyph changed holds `MIN_OVERRIDE_PROB`."""
+    if text == read or not enforced(read):
+        return True
+    return all(p >= MIN_OVERRIDE_PROB for p, a, b in zip(probs, text, read, strict=True) if a != b)
 
 
 def spellings(choices: Sequence[Mapping[str, float]]) -> Iterator[tuple[str, float]]:
@@ -479,6 +504,21 @@ def spellings(choices: Sequence[Mapping[str, float]]) -> Iterator[tuple[str, flo
         return
     for combo in itertools.product(*options):
         yield "".join(c for c, _ in combo), math.prod(p for _, p in combo)
+
+
+def fits_enforced(
+    text: str, formats: Sequence[PlateFormat], letter_o_is_zero: Iterable[str]
+) -> bool:
+    """Whether `text` fits an enforced shape (`specific`: site, EU, BR) as read."""
+    zero = set(letter_o_is_zero)
+    return any(
+        f.specific
+        and (
+            f.pattern.fullmatch(text) is not None
+            or (f.region in zero and f.pattern.fullmatch(text.replace("O", "0")) is not None)
+        )
+        for f in formats
+    )
 
 
 def shape_rank(

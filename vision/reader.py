@@ -28,15 +28,16 @@ from vision.localise import CharacterRow, character_row, iou, plate_rows, to_gra
 from vision.ocr import TextSpotter
 from vision.plates import (
     PlateText,
+    fits_enforced,
     formats_for,
     fuse_choices,
     interpret,
     kinds,
-    likeliest_shaped,
     match_known,
     normalize,
     plate_choices,
     ranked_last,
+    shape_decides,
     shape_rank,
     vote,
 )
@@ -338,7 +339,7 @@ class LaneVision:
         doubt, the lane's issued shapes); None where the reads agree and the shapes
         change nothing, or where the fusion leaves a glyph in doubt, and the frame goes
         on to text detection."""
-        fused = fuse_choices(first.chars, again.chars, self.shape_rank)
+        fused = fuse_choices(first.chars, again.chars, self.shape_rank, self.enforced_shape)
         if fused is None:
             return None
         text, probs = fused
@@ -353,7 +354,7 @@ class LaneVision:
         choices per glyph; a line that reads as a plate but fits no shape of the
         lane's first region is read again by the recogniser alone (≈ 20 ms, at most
         `RE_READS` a frame), and where a glyph in doubt, read as another of its
-        choices, makes it fit a better-ranked shape (`plates.likeliest_shaped`), that
+        choices, makes it fit a better-ranked shape (`plates.shape_decides`), that
         read stands in for the line (`UHI-FOF` read as `UH1F0F`, Missouri's AB1C2D).
         """
         out, re_reads = [], 0
@@ -372,7 +373,9 @@ class LaneVision:
             re_reads += 1
             again = self.read_line(image, line.box)
             choices = plate_choices(again.chars) if again is not None else []
-            shaped = likeliest_shaped(choices, self.shape_rank) if choices else None
+            shaped = (
+                shape_decides(choices, self.shape_rank, self.enforced_shape) if choices else None
+            )
             if again is None or shaped is None or ranked_last(self.shape_rank, shaped[0]) >= rank:
                 out.append(line)
                 continue
@@ -380,6 +383,10 @@ class LaneVision:
             self.stats["shaped_lines"] += 1
             out.append(TextLine(text, round(sum(probs) / len(probs), 5), line.box, again.chars))
         return out
+
+    def enforced_shape(self, text: str) -> bool:
+        """Whether a read fits one of the lane's enforced shapes (site, EU, BR)."""
+        return fits_enforced(text, self.formats, self.config.letter_o_is_zero)
 
     def shape_rank(self, text: str) -> int | None:
         """Where a read fits the lane's issued shapes, its regions ranked as listed

@@ -16,6 +16,7 @@ from vision.plates import (
     PlateFormat,
     PlateFormatError,
     fit_format,
+    fits_enforced,
     formats_for,
     fuse_choices,
     interpret,
@@ -299,3 +300,27 @@ def test_the_shapes_decide_only_where_every_rival_reading_fits_a_worse_one() -> 
     assert shape_decides([dict(reversed(even[0].items())), *even[1:]], rank) == shape_decides(
         even, rank
     )
+
+
+def enforced(text: str) -> bool:
+    return fits_enforced(text, EVERYWHERE, ["us"])
+
+
+def test_an_enforced_plate_as_read_gives_way_only_to_a_near_even_split() -> None:
+    """A Mercosul ABC1D23 (enforced in Brazil) whose D the recogniser doubts: read as
+    0 it makes ABC1023, a US shape, and the US is listed first."""
+    clear = [*[{c: 1.0} for c in "ABC1"], {"D": 0.6, "0": 0.35}, *[{c: 1.0} for c in "23"]]
+    assert enforced("ABC1D23") and not enforced("4GLS168")
+    assert shape_decides(clear, rank) == ("ABC1023", [1, 1, 1, 1, 0.35, 1, 1])  # unguarded
+    assert shape_decides(clear, rank, enforced) is None
+    even = [*[{c: 1.0} for c in "ABC1"], {"D": 0.5, "0": 0.45}, *[{c: 1.0} for c in "23"]]
+    assert shape_decides(even, rank, enforced) == ("ABC1023", [1, 1, 1, 1, 0.45, 1, 1])
+    # crops at odds, one sure of its glyph: the same guard, on the averaged glyph
+    d_sure = [*[{c: 1.0} for c in "ABC1"], {"D": 0.95, "0": 0.04}, *[{c: 1.0} for c in "23"]]
+    zero_doubt = [*[{c: 1.0} for c in "ABC1"], {"0": 0.6, "D": 0.3}, *[{c: 1.0} for c in "23"]]
+    assert fuse_choices(d_sure, zero_doubt, rank) is not None  # unguarded: the US shape
+    assert fuse_choices(d_sure, zero_doubt, rank, enforced) is None  # 0 holds 0.32
+    zero_sure = [*[{c: 1.0} for c in "ABC1"], {"0": 0.95, "D": 0.04}, *[{c: 1.0} for c in "23"]]
+    d_doubt = [*[{c: 1.0} for c in "ABC1"], {"D": 0.6, "0": 0.35}, *[{c: 1.0} for c in "23"]]
+    fused = fuse_choices(zero_sure, d_doubt, rank, enforced)
+    assert fused is not None and fused[0] == "ABC1023"  # 0 holds 0.65
