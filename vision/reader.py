@@ -371,6 +371,7 @@ class LaneVision:
                 out.append(line)
                 continue
             re_reads += 1
+            self.stats["shape_re_reads"] += 1
             again = self.read_line(image, line.box)
             choices = plate_choices(again.chars) if again is not None else []
             shaped = (
@@ -391,7 +392,7 @@ class LaneVision:
     def shape_rank(self, text: str) -> int | None:
         """Where a read fits the lane's issued shapes, its regions ranked as listed
         (site patterns first); None where it fits none (`plates.shape_rank`)."""
-        order = ["site", *self.config.regions]
+        order = ["site"] * bool(self.config.plate_patterns) + self.config.regions
         return shape_rank(text, self.formats, order, self.config.letter_o_is_zero)
 
     def plate_is_elsewhere(self, line: TextLine, box: Box, image: np.ndarray) -> bool:

@@ -386,9 +386,12 @@ def test_a_detected_line_with_a_doubtful_glyph_is_read_again_for_its_shape(
     assert shaped.text == "4GLS168" and 0.5 < shaped.score < 1
     assert len(shaped.chars) == 7
     # a line that already fits the first region's shapes is not read again
+    assert us_lane.shape_rank("4GLS168") == 0
+    spent = us_lane.stats["shape_re_reads"]
     assert us_lane.shaped_lines(image, [replace(detected, text="4GLS168")]) == [
         replace(detected, text="4GLS168")
     ]
+    assert us_lane.stats["shape_re_reads"] == spent
 
 
 def test_a_sure_first_read_of_an_issued_shape_needs_no_second_crop(us_lane: LaneVision) -> None:
