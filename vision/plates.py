@@ -394,7 +394,7 @@ def fuse_choices(
             return None
         text, other = ranked[0][1], ranked[1][1]
         probs = [choices[c] for choices, c in zip(averaged, text, strict=True)]
-        if enforced is not None and not overrides(text, probs, other, enforced):
+        if enforced is not None and not overrides(text, other, enforced):
             return None
         return text, probs
     text = spelled(averaged)
@@ -427,9 +427,6 @@ def spelled(choices: Sequence[Mapping[str, float]]) -> str:
 # more glyphs in doubt than `MAX_DOUBTFUL` and the read is not bent at all.
 MIN_SHAPED_PROB = 0.1
 MAX_DOUBTFUL = 3
-# ...but a read that fits an enforced shape as it stands (an EU, BR or site plate)
-# is changed only to glyphs holding at least this much (`shape_decides`).
-MIN_OVERRIDE_PROB = 0.4
 
 
 def likeliest_shaped(
@@ -458,35 +455,37 @@ def shape_decides(
     rank: ShapeRank,
     enforced: Callable[[str], bool] | None = None,
 ) -> tuple[str, list[float]] | None:
-    """The read the shapes settle (`likeliest_shaped`), where they do: where every
-    other reading of the glyphs in doubt fits only a worse-ranked shape, or none
-    (`4GLS168` over `LGLS168` however evenly the 4 and the L split). None where a
-    rival reading fits as good a shape (a K or an X that both fit): the shapes say
-    nothing there, and the glyphs' probabilities must.
+    """The read the shapes settle (`likeliest_shaped`), where they settle one: where
+    a reading at least as likely fits only a worse-ranked shape, or none (`4GLS168`
+    over `LGLS168` however evenly the 4 and the L split, or the L ahead). None where
+    the likeliest reading already fits the best shape, or its rivals fit as good a
+    one (a K or an X that both fit): the shapes say nothing there, and the glyphs'
+    probabilities must.
 
-    A likeliest read that is an issued plate of an enforced shape (`enforced`: a
-    Mercosul `ABC1D23`, where a US `ABC1023` ranks first) gives way only to glyphs
-    holding at least `MIN_OVERRIDE_PROB`: the region order breaks near-even splits,
-    not the recogniser's clear preference for another region's plate.
+    Nor do they choose between two plates of enforced shapes (`enforced`, see
+    `overrides`): there the probabilities decide too.
     """
     shaped = likeliest_shaped(choices, rank)
     if shaped is None:
         return None
-    best = ranked_last(rank, shaped[0])
-    for text, _ in spellings(choices):
-        if text != shaped[0] and ranked_last(rank, text) <= best:
-            return None
-    if enforced is not None and not overrides(*shaped, spelled(choices), enforced):
+    best, likelihood = ranked_last(rank, shaped[0]), math.prod(shaped[1])
+    overridden = [
+        (p, text)
+        for text, p in spellings(choices)
+        if ranked_last(rank, text) > best and p >= likelihood
+    ]
+    if not overridden:
+        return None
+    if enforced is not None and not overrides(shaped[0], max(overridden)[1], enforced):
         return None
     return shaped
 
 
-def overrides(text: str, probs: list[float], read: str, enforced: Callable[[str], bool]) -> bool:
-    """Whether `text` may stand in for `read`: always, unless `read` fits an enforced
-    shape, and then only where each glyph changed holds `MIN_OVERRIDE_PROB`."""
-    if text == read or not enforced(read):
-        return True
-    return all(p >= MIN_OVERRIDE_PROB for p, a, b in zip(probs, text, read, strict=True) if a != b)
+def overrides(text: str, read: str, enforced: Callable[[str], bool]) -> bool:
+    """Whether the shapes may put `text` in place of `read`: not where both are plates
+    of enforced shapes (a Mercosul `ABC1D23` and a grey `ABC1023` are both Brazilian
+    plates; that the second also has a US shape says nothing)."""
+    return text == read or not (enforced(read) and enforced(text))
 
 
 def spellings(choices: Sequence[Mapping[str, float]]) -> Iterator[tuple[str, float]]:

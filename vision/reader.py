@@ -33,11 +33,12 @@ from vision.plates import (
     fuse_choices,
     interpret,
     kinds,
+    likeliest_shaped,
     match_known,
     normalize,
+    overrides,
     plate_choices,
     ranked_last,
-    shape_decides,
     shape_rank,
     vote,
 )
@@ -354,7 +355,8 @@ class LaneVision:
         choices per glyph; a line that reads as a plate but fits no shape of the
         lane's first region is read again by the recogniser alone (≈ 20 ms, at most
         `RE_READS` a frame), and where a glyph in doubt, read as another of its
-        choices, makes it fit a better-ranked shape (`plates.shape_decides`), that
+        choices, makes it fit a better-ranked shape (`plates.likeliest_shaped`; not
+        where both are plates of enforced shapes, `plates.overrides`), that
         read stands in for the line (`UHI-FOF` read as `UH1F0F`, Missouri's AB1C2D).
         """
         out, re_reads = [], 0
@@ -374,10 +376,13 @@ class LaneVision:
             self.stats["shape_re_reads"] += 1
             again = self.read_line(image, line.box)
             choices = plate_choices(again.chars) if again is not None else []
-            shaped = (
-                shape_decides(choices, self.shape_rank, self.enforced_shape) if choices else None
-            )
-            if again is None or shaped is None or ranked_last(self.shape_rank, shaped[0]) >= rank:
+            shaped = likeliest_shaped(choices, self.shape_rank) if choices else None
+            if (
+                again is None
+                or shaped is None
+                or ranked_last(self.shape_rank, shaped[0]) >= rank
+                or not overrides(shaped[0], normalize(line.text), self.enforced_shape)
+            ):
                 out.append(line)
                 continue
             text, probs = shaped

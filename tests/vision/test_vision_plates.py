@@ -294,8 +294,15 @@ def test_the_shapes_decide_only_where_every_rival_reading_fits_a_worse_one() -> 
     # an A or a 4 both make a US shape (ABC123, 4BC123): the shapes say nothing
     either = [{"A": 0.5, "4": 0.49}, *[{c: 1.0} for c in "BC123"]]
     assert shape_decides(either, rank) is None
-    # nothing in doubt: nothing to decide beyond the read itself
-    assert shape_decides([{c: 1.0} for c in "4GLS168"], rank) == ("4GLS168", [1.0] * 7)
+    # nothing in doubt, or the likeliest reading already fits the best shape: the
+    # shapes settle nothing (the probabilities do)
+    assert shape_decides([{c: 1.0} for c in "4GLS168"], rank) is None
+    assert shape_decides([{"4": 0.7, "L": 0.28}, *even[1:]], rank) is None
+    # the L ahead: the shapes overrule it
+    assert shape_decides([{"L": 0.7, "4": 0.28}, *even[1:]], rank) == (
+        "4GLS168",
+        [0.28, 1, 1, 1, 1, 1, 1],
+    )
     # the order the choices come in does not matter
     assert shape_decides([dict(reversed(even[0].items())), *even[1:]], rank) == shape_decides(
         even, rank
@@ -306,21 +313,21 @@ def enforced(text: str) -> bool:
     return fits_enforced(text, EVERYWHERE, ["us"])
 
 
-def test_an_enforced_plate_as_read_gives_way_only_to_a_near_even_split() -> None:
-    """A Mercosul ABC1D23 (enforced in Brazil) whose D the recogniser doubts: read as
-    0 it makes ABC1023, a US shape, and the US is listed first."""
-    clear = [*[{c: 1.0} for c in "ABC1"], {"D": 0.6, "0": 0.35}, *[{c: 1.0} for c in "23"]]
-    assert enforced("ABC1D23") and not enforced("4GLS168")
-    assert shape_decides(clear, rank) == ("ABC1023", [1, 1, 1, 1, 0.35, 1, 1])  # unguarded
-    assert shape_decides(clear, rank, enforced) is None
-    even = [*[{c: 1.0} for c in "ABC1"], {"D": 0.5, "0": 0.45}, *[{c: 1.0} for c in "23"]]
-    assert shape_decides(even, rank, enforced) == ("ABC1023", [1, 1, 1, 1, 0.45, 1, 1])
-    # crops at odds, one sure of its glyph: the same guard, on the averaged glyph
+def test_the_shapes_do_not_choose_between_two_enforced_plates() -> None:
+    """A Mercosul ABC1D23 whose D the recogniser doubts: read as 0 it is a grey
+    Brazilian ABC1023, which also has a US shape, and the US is listed first. Both
+    are Brazilian plates: the glyph's probabilities decide, not the region order."""
+    doubt = [*[{c: 1.0} for c in "ABC1"], {"D": 0.6, "0": 0.35}, *[{c: 1.0} for c in "23"]]
+    assert enforced("ABC1D23") and enforced("ABC1023") and not enforced("4GLS168")
+    assert shape_decides(doubt, rank) == ("ABC1023", [1, 1, 1, 1, 0.35, 1, 1])  # unguarded
+    assert shape_decides(doubt, rank, enforced) is None
+    assert fuse_choices(doubt, doubt, rank, enforced) == ("ABC1D23", [1, 1, 1, 1, 0.6, 1, 1])
+    # crops at odds, one sure of its glyph: the same
     d_sure = [*[{c: 1.0} for c in "ABC1"], {"D": 0.95, "0": 0.04}, *[{c: 1.0} for c in "23"]]
     zero_doubt = [*[{c: 1.0} for c in "ABC1"], {"0": 0.6, "D": 0.3}, *[{c: 1.0} for c in "23"]]
     assert fuse_choices(d_sure, zero_doubt, rank) is not None  # unguarded: the US shape
-    assert fuse_choices(d_sure, zero_doubt, rank, enforced) is None  # 0 holds 0.32
-    zero_sure = [*[{c: 1.0} for c in "ABC1"], {"0": 0.95, "D": 0.04}, *[{c: 1.0} for c in "23"]]
-    d_doubt = [*[{c: 1.0} for c in "ABC1"], {"D": 0.6, "0": 0.35}, *[{c: 1.0} for c in "23"]]
-    fused = fuse_choices(zero_sure, d_doubt, rank, enforced)
-    assert fused is not None and fused[0] == "ABC1023"  # 0 holds 0.65
+    assert fuse_choices(d_sure, zero_doubt, rank, enforced) is None
+    # a German LGLS168 against a US-only 4GLS168: the region order decides
+    worn_4 = [{"L": 0.7, "4": 0.28}, *[{c: 1.0} for c in "GLS168"]]
+    assert enforced("LGLS168")
+    assert shape_decides(worn_4, rank, enforced) == ("4GLS168", [0.28, 1, 1, 1, 1, 1, 1])
