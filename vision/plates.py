@@ -373,10 +373,12 @@ def fuse_choices(
     Brazilian `OEL1145` read O at 0.60 in one crop and D at 0.97 in the other); or
     when a character so picked holds less than `FUSED_MIN_PROB`.
 
-    With `rank` (`shape_rank` for the lane), a text gives way to the likeliest one
-    that fits a better-ranked shape (`likeliest_shaped`), and of two crops each sure
-    of its own glyph, the one whose read fits the better-ranked shape is taken
-    (`4GLS168`, California's 1ABC234, over `LGLS168`, which no US issuer gives).
+    With `rank` (`shape_rank` for the lane), the shapes settle the glyphs in doubt
+    where they overrule a reading at least as likely (`shape_decides`), and of two
+    crops at odds, one sure of its glyph, the one whose read fits the better-ranked
+    shape is taken (`4GLS168`, California's 1ABC234, over `LGLS168`, which no US
+    issuer gives); with `enforced`, never between two plates of enforced shapes
+    (`overrides`).
     """
     left, right = plate_choices(a), plate_choices(b)
     if not left or len(left) != len(right):
