@@ -441,15 +441,8 @@ def likeliest_shaped(
     way plate readers have long used each issuer's shapes to settle a glyph the
     recogniser cannot (a worn 4 read as L, a 1 as I).
     """
-    best: tuple[int, float, str] | None = None
-    for text, likelihood in spellings(choices):
-        found = rank(text)
-        if found is not None and (best is None or (found, -likelihood) < (best[0], -best[1])):
-            best = (found, likelihood, text)
-    if best is None:
-        return None
-    text = best[2]
-    return text, [position[c] for position, c in zip(choices, text, strict=True)]
+    shaped = [s for s in ranked_spellings(choices, rank) if s[0] != math.inf]
+    return with_probs(choices, min(shaped)[2]) if shaped else None
 
 
 def shape_decides(
@@ -467,20 +460,29 @@ def shape_decides(
     Nor do they choose between two plates of enforced shapes (`enforced`, see
     `overrides`): there the probabilities decide too.
     """
-    shaped = likeliest_shaped(choices, rank)
-    if shaped is None:
+    ranked = ranked_spellings(choices, rank)
+    if not ranked or ranked[0][0] == math.inf:
         return None
-    best, likelihood = ranked_last(rank, shaped[0]), math.prod(shaped[1])
-    overridden = [
-        (p, text)
-        for text, p in spellings(choices)
-        if ranked_last(rank, text) > best and p >= likelihood
-    ]
+    best, neg_likelihood, text = min(ranked)
+    overridden = [(-n, t) for r, n, t in ranked if r > best and n <= neg_likelihood]
     if not overridden:
         return None
-    if enforced is not None and not overrides(shaped[0], max(overridden)[1], enforced):
+    if enforced is not None and not overrides(text, max(overridden)[1], enforced):
         return None
-    return shaped
+    return with_probs(choices, text)
+
+
+def ranked_spellings(
+    choices: Sequence[Mapping[str, float]], rank: ShapeRank
+) -> list[tuple[float, float, str]]:
+    """Each spelling (`spellings`) as (rank, minus its likelihood, text), best first:
+    the best-ranked shape, then the likeliest."""
+    return sorted((ranked_last(rank, text), -p, text) for text, p in spellings(choices))
+
+
+def with_probs(choices: Sequence[Mapping[str, float]], text: str) -> tuple[str, list[float]]:
+    """`text` with each character's probability among `choices`."""
+    return text, [position[c] for position, c in zip(choices, text, strict=True)]
 
 
 def overrides(text: str, read: str, enforced: Callable[[str], bool]) -> bool:
@@ -507,19 +509,20 @@ def spellings(choices: Sequence[Mapping[str, float]]) -> Iterator[tuple[str, flo
         yield "".join(c for c, _ in combo), math.prod(p for _, p in combo)
 
 
+def fits_as_read(fmt: PlateFormat, text: str, zero_regions: set[str]) -> bool:
+    """Whether `text` fits `fmt` as read (no swaps); a round glyph is a 0 in the
+    regions whose plates carry no letter O."""
+    return fmt.pattern.fullmatch(text) is not None or (
+        fmt.region in zero_regions and fmt.pattern.fullmatch(text.replace("O", "0")) is not None
+    )
+
+
 def fits_enforced(
     text: str, formats: Sequence[PlateFormat], letter_o_is_zero: Iterable[str]
 ) -> bool:
     """Whether `text` fits an enforced shape (`specific`: site, EU, BR) as read."""
     zero = set(letter_o_is_zero)
-    return any(
-        f.specific
-        and (
-            f.pattern.fullmatch(text) is not None
-            or (f.region in zero and f.pattern.fullmatch(text.replace("O", "0")) is not None)
-        )
-        for f in formats
-    )
+    return any(f.specific and fits_as_read(f, text, zero) for f in formats)
 
 
 def shape_rank(
@@ -536,12 +539,7 @@ def shape_rank(
     fitted = [
         region_order.index(f.region)
         for f in formats
-        if f.shaped
-        and f.region in region_order
-        and (
-            f.pattern.fullmatch(text) is not None
-            or (f.region in zero and f.pattern.fullmatch(text.replace("O", "0")) is not None)
-        )
+        if f.shaped and f.region in region_order and fits_as_read(f, text, zero)
     ]
     return min(fitted, default=None)
 

@@ -164,6 +164,8 @@ class LaneVision:
             self.config.precision,
         )
         self.formats = formats_for(self.config.regions, self.config.plate_patterns)
+        # Regions ranked as listed, the site's patterns first (`shape_rank`).
+        self._shape_order = ["site"] * bool(self.config.plate_patterns) + self.config.regions
         self.detector: RegionDetector | None = None
         config = self.config
         # `classic` reads plate rows first whenever it reads plates. Reading plates
@@ -397,8 +399,7 @@ class LaneVision:
     def shape_rank(self, text: str) -> int | None:
         """Where a read fits the lane's issued shapes, its regions ranked as listed
         (site patterns first); None where it fits none (`plates.shape_rank`)."""
-        order = ["site"] * bool(self.config.plate_patterns) + self.config.regions
-        return shape_rank(text, self.formats, order, self.config.letter_o_is_zero)
+        return shape_rank(text, self.formats, self._shape_order, self.config.letter_o_is_zero)
 
     def plate_is_elsewhere(self, line: TextLine, box: Box, image: np.ndarray) -> bool:
         """A read only a catch-all shape takes (a truck's fleet number on a "How's my
@@ -585,17 +586,21 @@ class LaneVision:
         lines = self.text_lines(image)
         plates: list[PlateRead] = []
         if self.config.read_plates:
+            plates = self.plates_in(lines, image, view)
             settled = None
             if self.plate_rows and not self.plates_only:
                 # Codes too: text detection has run. The rows where it saw plates (all
                 # rows where it saw none) are read as a plate lane reads them, and a
                 # row that settles stands in for the lines' plates.
-                near = [p.box for p in self.plates_in(lines, image, view)] or None
-                settled = self.settled_plates(image, view, near)
-            # Else the lines' plates, a doubtful glyph settled by the shapes (read
-            # again only now: a container side's lines cost no reads where a row
-            # settled).
-            plates = settled or self.plates_in(self.shaped_lines(image, lines), image, view)
+                settled = self.settled_plates(image, view, [p.box for p in plates] or None)
+            if settled:
+                plates = settled
+            else:
+                # The lines' plates, a doubtful glyph settled by the shapes (read again
+                # only now: a container side's lines cost no reads where a row settled).
+                shaped = self.shaped_lines(image, lines)
+                if shaped != lines:
+                    plates = self.plates_in(shaped, image, view)
         candidates: list[codes.CodeCandidate] = []
         containers: list[ContainerRead] = []
         if self.config.read_containers:
