@@ -62,6 +62,13 @@ class VisionConfig(BaseModel):
         "YOLO detector's plate boxes (≈ 30 ms) before running it over the whole frame "
         "(≈ 150-250 ms); a sure plate read there settles the frame.",
     )
+    classic_code_boxes: bool = Field(
+        default=True,
+        description="`classic`, reading container codes only (`read_plates: false`, a lane's "
+        "container cameras): run text detection in the YOLO detector's code boxes first; a "
+        "view where every code box shows a check-digit-valid code is settled without text "
+        "detection over the whole frame (≈ 90 against 350 ms a view, one thread).",
+    )
     classic_check_catch_all: bool = Field(
         default=True,
         description="`classic`: a row read only a catch-all shape takes (a fleet number on "

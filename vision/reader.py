@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -56,6 +57,8 @@ ROW_MARGINS = ((0.35, 0.2), (0.7, 0.35))
 # numbers or letters only (on ../shared/data, 49 of the 52 labelled plates found scored
 # 0.56-0.88, and 30 of 37 other boxes less than 0.5).
 SURE_PLATE = 0.5
+# Margin read around a code box of the region detector (fraction of the box).
+CODE_BOX_MARGIN = 0.4
 # Two candidate rows this much alike are one row, read once.
 SAME_ROW_IOU = 0.5
 # `classic`: the localiser's rows read before the detector is asked for plate boxes.
@@ -96,6 +99,7 @@ class FrameReads:
     plates: list[PlateRead]
     containers: list[ContainerRead]
     candidates: list[codes.CodeCandidate]  # all container candidates, for fusion
+    boxed: bool = False  # codes read in the detector's code boxes only (`codes_in_boxes`)
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -121,6 +125,20 @@ def expand(box: Box, margin: float, shape: tuple[int, ...]) -> Box:
         min(shape[1], int(x2 + mx)),
         min(shape[0], int(y2 + my)),
     )
+
+
+def with_size_types(boxed: FrameReads, whole: FrameReads) -> FrameReads:
+    """A view's codes read in its code boxes, given the size types and any other codes
+    the whole frame showed (a code the boxes read is kept even where the whole frame
+    missed it)."""
+    sizes = {c.code: c.size_type for c in whole.candidates if c.size_type}
+    candidates = [replace(c, size_type=c.size_type or sizes.get(c.code)) for c in boxed.candidates]
+    containers = [replace(c, size_type=c.size_type or sizes.get(c.code)) for c in boxed.containers]
+    seen = {c.code for c in candidates}
+    candidates += [c for c in whole.candidates if c.code not in seen]
+    seen |= {c.code for c in containers}
+    containers += [c for c in whole.containers if c.code not in seen]
+    return FrameReads(whole.plates, containers, candidates)
 
 
 def inside(box: Box, outer: Box, slack: int = 0) -> bool:
@@ -174,12 +192,23 @@ class LaneVision:
         # settle, stand in for the plates its lines show (read better, fewer extras).
         self.plate_rows = config.detector == "classic" and config.read_plates
         self.plates_only = self.plate_rows and not config.read_containers
-        uses_yolo = config.detector == "yolo" or (
-            self.plate_rows
-            and (
-                config.classic_yolo
-                or config.classic_check_catch_all
-                or (self.plates_only and config.classic_boxes)
+        # Reading codes only (a container camera), the detector's code boxes come first.
+        self.codes_first = (
+            config.detector == "classic"
+            and config.read_containers
+            and not config.read_plates
+            and config.classic_code_boxes
+        )
+        uses_yolo = (
+            config.detector == "yolo"
+            or self.codes_first
+            or (
+                self.plate_rows
+                and (
+                    config.classic_yolo
+                    or config.classic_check_catch_all
+                    or (self.plates_only and config.classic_boxes)
+                )
             )
         )
         if uses_yolo:
@@ -240,7 +269,7 @@ class LaneVision:
         lines: list[TextLine] = []
         gray = to_gray(image)
         for region in self.regions(image):
-            margin = 0.1 if region.kind == "plate" else 0.4
+            margin = 0.1 if region.kind == "plate" else CODE_BOX_MARGIN
             x1, y1, x2, y2 = expand(region.box, margin, image.shape)
             if x2 - x1 < 8 or y2 - y1 < 8:
                 continue
@@ -575,14 +604,20 @@ class LaneVision:
         )
         return jpeg.tobytes() if ok else b""
 
-    def read_frame(self, image: np.ndarray, view: str = "cam") -> FrameReads:
-        """Everything one frame shows; containers here are single-frame accepts only."""
+    def read_frame(self, image: np.ndarray, view: str = "cam", whole: bool = False) -> FrameReads:
+        """Everything one frame shows; containers here are single-frame accepts only.
+        `whole`: codes from text detection over the whole frame, never from the code
+        boxes alone."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
         if self.plates_only:
             settled = self.settled_plates(image, view)
             if settled is not None:
                 return FrameReads(settled, [], [])
+        if self.codes_first and not whole:
+            boxed = self.codes_in_boxes(image, view)
+            if boxed is not None:
+                return boxed
         lines = self.text_lines(image)
         plates: list[PlateRead] = []
         if self.config.read_plates:
@@ -608,16 +643,55 @@ class LaneVision:
             serials = self.serials_beside_owners(image, lines, candidates)
             if serials:
                 candidates = codes.read_codes(lines + serials, self.config.min_text_score)
-            containers = [
-                ContainerRead(
-                    c.code, c.size_type, c.confidence, c.box, view, self.crop(image, c.box), (view,)
-                )
-                for c in codes.accepted(candidates)
-            ]
+            containers = self.container_reads(image, view, candidates)
             # A container code (or its size-type code) is not also a plate.
             taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
             plates = [p for p in plates if not any(p.text in code for code in taken)]
         return FrameReads(plates, containers, candidates)
+
+    def container_reads(
+        self, image: np.ndarray, view: str, candidates: list[codes.CodeCandidate]
+    ) -> list[ContainerRead]:
+        """The codes one frame may claim on its own (`codes.accepted`), with their crops."""
+        return [
+            ContainerRead(
+                c.code, c.size_type, c.confidence, c.box, view, self.crop(image, c.box), (view,)
+            )
+            for c in codes.accepted(candidates)
+        ]
+
+    def codes_in_boxes(self, image: np.ndarray, view: str) -> FrameReads | None:
+        """`classic`, reading codes only: text detection in the region detector's code
+        boxes, before (and, where it settles the view, instead of) the whole frame.
+
+        A container side carries far more text than its code (the CSC plate, weights,
+        the lessor's name), and recognising it all is most of a view's time. Where
+        every code box the detector finds shows a code whose check digit is right as
+        read (`codes.accepted`), the view is settled. Otherwise (no box, or a box that
+        reads no valid code: a fragment, a code cut by the box) None, and the caller
+        runs text detection over the whole frame; so does a view the detector sees no
+        code in at all. The views of a passage are fused as ever: a second container
+        only another view shows is still found there.
+        """
+        boxes = [
+            expand(r.box, CODE_BOX_MARGIN, image.shape)
+            for r in self.regions(image)
+            if r.kind == "container_code"
+        ]
+        lines: list[TextLine] = []
+        settles = bool(boxes)
+        for x1, y1, x2, y2 in boxes:
+            found = self.spot_in(image, (x1, y1, x2, y2)) if min(x2 - x1, y2 - y1) >= 8 else []
+            settles = bool(codes.accepted(codes.read_codes(found, self.config.min_text_score)))
+            if not settles:
+                break  # a box shows no valid code: the whole frame is read
+            lines += found
+        if not settles:
+            self.stats["code_fallbacks"] += 1
+            return None
+        self.stats["code_boxes"] += 1
+        candidates = codes.read_codes(lines, self.config.min_text_score)
+        return FrameReads([], self.container_reads(image, view, candidates), candidates, True)
 
     def settled_plates(
         self, image: np.ndarray, view: str, near: Sequence[Box] | None = None
@@ -675,7 +749,10 @@ class LaneVision:
         frames_per_view: dict[str, int] = {}
         per_view: dict[str, list[codes.CodeCandidate]] = {}
         crops: dict[str, ContainerRead] = {}
-        for frame, seen in zip(frames, self.read_frames(frames), strict=True):
+        reads = self.read_frames(frames)
+        if self.codes_first:
+            reads = self.size_types_read(frames, reads)
+        for frame, seen in zip(frames, reads, strict=True):
             frames_per_view[frame.view] = frames_per_view.get(frame.view, 0) + 1
             if seen is None:
                 continue
@@ -700,24 +777,56 @@ class LaneVision:
             )
         return results
 
-    def read_frames(self, frames: Sequence[Frame]) -> list[FrameReads | None]:
+    def size_types_read(
+        self, frames: Sequence[Frame], reads: list[FrameReads | None]
+    ) -> list[FrameReads | None]:
+        """The views settled in their code boxes read again over the whole frame where
+        a code they claim has its size type in no view of the passage: the size-type
+        code stands beside or under the code, mostly outside the detector's box (on
+        ../shared/data, the boxes showed it in 34 of the 50 versions of the views, the
+        whole frame in 45). The other views of a passage mostly show it, so most
+        passages read no view twice."""
+        typed = {
+            c.code
+            for seen in reads
+            if seen is not None
+            for c in seen.candidates
+            if c.size_type and c.status != "unverified"
+        }
+        again = [
+            i
+            for i, seen in enumerate(reads)
+            if seen is not None and seen.boxed and any(c.code not in typed for c in seen.containers)
+        ]
+        if not again:
+            return reads
+        self.stats["code_views_read_whole"] += len(again)
+        whole = self.read_frames([frames[i] for i in again], whole=True)
+        reads = list(reads)
+        for i, seen in zip(again, whole, strict=True):
+            boxed = reads[i]
+            if boxed is not None and seen is not None:
+                reads[i] = with_size_types(boxed, seen)
+        return reads
+
+    def read_frames(self, frames: Sequence[Frame], whole: bool = False) -> list[FrameReads | None]:
         """Each frame's reads in order (None for a frame that is not an image)."""
         workers = self.config.view_workers
         if workers < 2 or len(frames) < 2:
-            return [self.read_or_skip(frame) for frame in frames]
+            return [self.read_or_skip(frame, whole) for frame in frames]
         with ThreadPoolExecutor(min(workers, len(frames))) as pool:
-            return list(pool.map(self.read_on_a_free_worker, frames))
+            return list(pool.map(partial(self.read_on_a_free_worker, whole=whole), frames))
 
-    def read_on_a_free_worker(self, frame: Frame) -> FrameReads | None:
+    def read_on_a_free_worker(self, frame: Frame, whole: bool = False) -> FrameReads | None:
         worker = self._workers.get()
         try:
-            return worker.read_or_skip(frame)
+            return worker.read_or_skip(frame, whole)
         finally:
             self._workers.put(worker)
 
-    def read_or_skip(self, frame: Frame) -> FrameReads | None:
+    def read_or_skip(self, frame: Frame, whole: bool = False) -> FrameReads | None:
         try:
-            return self.read_frame(frame.image, frame.view)
+            return self.read_frame(frame.image, frame.view, whole)
         except ImageError as err:
             log.warning("view %s: frame skipped: %s", frame.view, err)
             return None

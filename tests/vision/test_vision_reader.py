@@ -17,9 +17,17 @@ import pytest
 from vision import containers as codes
 from vision.config import VisionConfig
 from vision.errors import ImageError
-from vision.iso6346 import is_valid_code
+from vision.iso6346 import is_size_type, is_valid_code
 from vision.plates import normalize
-from vision.reader import ContainerRead, Frame, LaneVision, PlateRead, load_image
+from vision.reader import (
+    ContainerRead,
+    Frame,
+    FrameReads,
+    LaneVision,
+    PlateRead,
+    load_image,
+    with_size_types,
+)
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import TextLine
 
@@ -398,3 +406,82 @@ def test_a_sure_first_read_of_an_issued_shape_needs_no_second_crop(us_lane: Lane
     assert twice.stats["classic_sure"] == 0 and twice.stats["classic_rows"] == 1
     assert [p.text for p in once.plates] == [p.text for p in again.plates]
     assert normalize(scene.objects[0].text) in [p.text for p in once.plates]
+
+
+@pytest.fixture(scope="module")
+def container_camera() -> Iterator[LaneVision]:
+    """A lane's container camera: codes only, so its code boxes are read first."""
+    yield LaneVision(VisionConfig(read_plates=False, view_workers=1))
+
+
+def test_a_container_camera_settles_a_view_in_its_code_boxes(
+    container_camera: LaneVision,
+) -> None:
+    scene = render_container_scene(np.random.default_rng(12), vertical=False)
+    before = container_camera.stats["code_boxes"]
+    seen = container_camera.read_frame(scene.image, "side")
+    assert container_camera.stats["code_boxes"] == before + 1
+    assert seen.boxed and [c.code for c in seen.containers] == [scene.objects[0].text]
+    whole = LaneVision(VisionConfig(read_plates=False, classic_code_boxes=False))
+    assert whole.detector is None  # without the boxes, codes only need no region detector
+    assert [c.code for c in whole.read_frame(scene.image, "side").containers] == [
+        scene.objects[0].text
+    ]
+
+
+def test_a_view_whose_code_boxes_settle_nothing_is_read_whole(
+    container_camera: LaneVision,
+) -> None:
+    scene = render_container_scene(np.random.default_rng(12), vertical=False)
+    x1, y1, x2, y2 = scene.objects[0].box
+    painted = scene.image.copy()
+    painted[y1:y2, x1:x2] = painted[max(0, y1 - 8), x1]  # no code left to read
+    before = container_camera.stats["code_fallbacks"]
+    seen = container_camera.read_frame(painted, "side")
+    assert container_camera.stats["code_fallbacks"] == before + 1
+    assert not seen.boxed and seen.containers == []
+    assert not container_camera.read_frame(scene.image, "side", whole=True).boxed
+
+
+def test_a_passage_reads_whole_a_boxed_view_whose_code_has_no_size_type(
+    container_camera: LaneVision,
+) -> None:
+    # Rendered side 10 has its size-type code outside the detector's code box.
+    scene = render_container_scene(np.random.default_rng(10), vertical=True)
+    code = scene.objects[0].text
+    boxed = container_camera.read_frame(scene.image, "side")
+    assert boxed.boxed and [(c.code, c.size_type) for c in boxed.containers] == [(code, None)]
+    before = container_camera.stats["code_views_read_whole"]
+    reads = container_camera.read_burst([Frame(scene.image, "side")])
+    assert container_camera.stats["code_views_read_whole"] == before + 1
+    fused = [r for r in reads if isinstance(r, ContainerRead)]
+    assert [r.code for r in fused] == [code] and fused[0].size_type is not None
+    assert is_size_type(fused[0].size_type)
+
+
+def test_with_size_types_keeps_the_boxes_codes_and_adds_the_whole_frames() -> None:
+    box = (0, 0, 10, 10)
+    boxed = FrameReads(
+        [],
+        [ContainerRead("BEAU2576878", None, 0.9, box, "side")],
+        [codes.CodeCandidate("BEAU2576878", "read", 0.9, box)],
+        boxed=True,
+    )
+    whole = FrameReads(
+        [],
+        [ContainerRead("TRHU3074372", "22G1", 0.8, box, "side")],
+        [
+            codes.CodeCandidate("BEAU2576878", "repaired", 0.7, box, "22G1"),
+            codes.CodeCandidate("TRHU3074372", "read", 0.8, box, "22G1"),
+        ],
+    )
+    both = with_size_types(boxed, whole)
+    assert [(c.code, c.size_type) for c in both.containers] == [
+        ("BEAU2576878", "22G1"),
+        ("TRHU3074372", "22G1"),
+    ]
+    assert [(c.code, c.status, c.size_type) for c in both.candidates] == [
+        ("BEAU2576878", "read", "22G1"),
+        ("TRHU3074372", "read", "22G1"),
+    ]
+    assert not both.boxed
