@@ -21,6 +21,11 @@ from bench.vision import SHARED_DATA, lane_vision, runtime_label
 
 COMMAND = ".venv/bin/python -m bench vision_robust"
 PLATE_SETS = ("us", "eu", "br")
+RUNTIME = ("runtime", "precision")
+CONTAINER_HEADER = (
+    "| option, runtime | change | frame read % | frame wrong accepts | passage read % "
+    "| passage wrong accepts |\n|---|---|---|---|---|---|"
+)
 
 
 def plate_rows(options: dict[str, dict[str, Any]]) -> list[str]:
@@ -83,9 +88,9 @@ def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     if not source.exists():
         return []
     rows = []
-    for config in options.values():
+    for option, config in options.items():
         vision = lane_vision(detector="classic", **config)
-        label = runtime_label(**config)
+        label = f"{option}, {runtime_label(**{k: v for k, v in config.items() if k in RUNTIME})}"
         for name, tally in evaluate_changed(source, vision).items():
             f = tally.figures()
             rows.append(
@@ -117,7 +122,16 @@ def main() -> None:
     }
     plates = plate_rows(options)
     containers = container_rows(
-        {"default": {}, "onnxruntime": {"runtime": "onnxruntime"}, "fastest": {"precision": "auto"}}
+        {
+            "plates and codes (`corridor vision read`)": {},
+            "plates and codes": {"runtime": "onnxruntime"},
+            "plates and codes, `precision: auto`": {"precision": "auto"},
+            "codes only (a container camera: code boxes first)": {"read_plates": False},
+            "codes only, whole frame (`classic_code_boxes: false`)": {
+                "read_plates": False,
+                "classic_code_boxes": False,
+            },
+        }
     )
     bursts = burst_rows()
     from vision.evaluate import CHANGES
@@ -145,8 +159,7 @@ names another (`precision: auto` runs as {runtime_label(precision="auto")} here)
 
 ### Containers (`containers_marsa`, text detection at 960 px)
 
-| runtime | change | frame read % | frame wrong accepts | passage read % | passage wrong accepts |
-|---|---|---|---|---|---|
+{CONTAINER_HEADER}
 {chr(10).join(containers)}
 """
     write_section("Vision robustness", body)
