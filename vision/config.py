@@ -64,10 +64,12 @@ class VisionConfig(BaseModel):
     )
     classic_code_boxes: bool = Field(
         default=True,
-        description="`classic`, reading container codes only (`read_plates: false`, a lane's "
-        "container cameras): run text detection in the YOLO detector's code boxes first; a "
-        "view where every code box shows a check-digit-valid code is settled without text "
-        "detection over the whole frame (≈ 90 against 350 ms a view, one thread).",
+        description="`classic`, reading container codes: run text detection in the YOLO "
+        "detector's code boxes the whole frame read no code in (a box read at its own "
+        "scale shows codes the whole frame misses); reading codes only (`read_plates: "
+        "false`, a lane's container cameras), first: a view where every code box shows a "
+        "check-digit-valid code is settled without text detection over the whole frame "
+        "(≈ 90 against 350 ms a view, one thread).",
     )
     classic_check_catch_all: bool = Field(
         default=True,

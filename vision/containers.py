@@ -15,7 +15,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from vision.iso6346 import is_size_type, is_valid_code
@@ -42,6 +42,10 @@ BOX_EDGE = "I1LJ"  # what the left edge of the check digit's box reads as
 # Weights, volumes and dimensions on the data plate (`30.480 KGS`, `2,6m`): a painted
 # code never has a separator inside a number, so such a line is never part of one.
 MEASUREMENT = re.compile(r"\d[.,]\d")
+
+
+# Statuses from the most believed (`read`: check digit right) to the least.
+RANK = {"read": 2, "repaired": 1, "unverified": 0}
 
 
 @dataclass(frozen=True)
@@ -261,20 +265,35 @@ def read_codes(lines: Sequence[TextLine], min_score: float = 0.5) -> list[CodeCa
         if line.score >= min_score and normalize(line.text) and not MEASUREMENT.search(line.text)
     ]
     best: dict[str, CodeCandidate] = {}
-    rank = {"read": 2, "repaired": 1, "unverified": 0}
     for chain in chains(usable):
         for cand in candidates_in_chain(chain):
             held = best.get(cand.code)
-            if held is None or (rank[cand.status], cand.confidence) > (
-                rank[held.status],
-                held.confidence,
-            ):
+            if held is None or strength(cand) > strength(held):
                 best[cand.code] = cand
     found = [
         CodeCandidate(c.code, c.status, round(c.confidence, 4), c.box, size_type_of(usable, c.box))
         for c in best.values()
     ]
-    return sorted(found, key=lambda c: (-rank[c.status], -c.confidence))
+    return sorted(found, key=strength, reverse=True)
+
+
+def strength(candidate: CodeCandidate) -> tuple[int, float]:
+    """How far a candidate is to be believed: its status first, then its confidence."""
+    return RANK[candidate.status], candidate.confidence
+
+
+def merged(*reads: Iterable[CodeCandidate]) -> list[CodeCandidate]:
+    """The candidates of several reads of one frame (the whole frame, its code boxes):
+    per code the strongest, with a size type where any read found one."""
+    best: dict[str, CodeCandidate] = {}
+    for cand in itertools.chain(*reads):
+        held = best.get(cand.code)
+        if held is None:
+            best[cand.code] = cand
+            continue
+        strong, weak = (cand, held) if strength(cand) > strength(held) else (held, cand)
+        best[cand.code] = replace(strong, size_type=strong.size_type or weak.size_type)
+    return sorted(best.values(), key=strength, reverse=True)
 
 
 def accepted(candidates: Iterable[CodeCandidate]) -> list[CodeCandidate]:

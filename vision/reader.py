@@ -192,16 +192,15 @@ class LaneVision:
         # settle, stand in for the plates its lines show (read better, fewer extras).
         self.plate_rows = config.detector == "classic" and config.read_plates
         self.plates_only = self.plate_rows and not config.read_containers
-        # Reading codes only (a container camera), the detector's code boxes come first.
-        self.codes_first = (
-            config.detector == "classic"
-            and config.read_containers
-            and not config.read_plates
-            and config.classic_code_boxes
+        # The detector's code boxes are read where the whole frame shows no code, and,
+        # reading codes only (a container camera), before the whole frame.
+        self.reads_code_boxes = (
+            config.detector == "classic" and config.read_containers and config.classic_code_boxes
         )
+        self.codes_first = self.reads_code_boxes and not config.read_plates
         uses_yolo = (
             config.detector == "yolo"
-            or self.codes_first
+            or self.reads_code_boxes
             or (
                 self.plate_rows
                 and (
@@ -614,8 +613,9 @@ class LaneVision:
             settled = self.settled_plates(image, view)
             if settled is not None:
                 return FrameReads(settled, [], [])
+        box_lines: list[TextLine] | None = None
         if self.codes_first and not whole:
-            boxed = self.codes_in_boxes(image, view)
+            boxed, box_lines = self.codes_in_boxes(image, view)
             if boxed is not None:
                 return boxed
         lines = self.text_lines(image)
@@ -643,6 +643,7 @@ class LaneVision:
             serials = self.serials_beside_owners(image, lines, candidates)
             if serials:
                 candidates = codes.read_codes(lines + serials, self.config.min_text_score)
+            candidates = self.with_code_boxes(image, candidates, box_lines)
             containers = self.container_reads(image, view, candidates)
             # A container code (or its size-type code) is not also a plate.
             taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
@@ -660,7 +661,22 @@ class LaneVision:
             for c in codes.accepted(candidates)
         ]
 
-    def codes_in_boxes(self, image: np.ndarray, view: str) -> FrameReads | None:
+    def code_box_lines(self, image: np.ndarray, skip: Sequence[Box] = ()) -> list[list[TextLine]]:
+        """Text detection in each of the region detector's code boxes (with
+        `CODE_BOX_MARGIN`) that overlaps none of `skip`: the lines of each box."""
+        per_box = []
+        for region in self.regions(image):
+            box = expand(region.box, CODE_BOX_MARGIN, image.shape)
+            x1, y1, x2, y2 = box
+            if region.kind != "container_code" or min(x2 - x1, y2 - y1) < 8:
+                continue
+            if not any(iou(box, taken) > 0 for taken in skip):
+                per_box.append(self.spot_in(image, box))
+        return per_box
+
+    def codes_in_boxes(
+        self, image: np.ndarray, view: str
+    ) -> tuple[FrameReads | None, list[TextLine]]:
         """`classic`, reading codes only: text detection in the region detector's code
         boxes, before (and, where it settles the view, instead of) the whole frame.
 
@@ -668,30 +684,41 @@ class LaneVision:
         the lessor's name), and recognising it all is most of a view's time. Where
         every code box the detector finds shows a code whose check digit is right as
         read (`codes.accepted`), the view is settled. Otherwise (no box, or a box that
-        reads no valid code: a fragment, a code cut by the box) None, and the caller
-        runs text detection over the whole frame; so does a view the detector sees no
-        code in at all. The views of a passage are fused as ever: a second container
-        only another view shows is still found there.
+        reads no valid code: a fragment, a code cut by the box) the reads are None,
+        and the caller runs text detection over the whole frame, adding the lines of
+        the boxes that did show a code (`with_code_boxes`). The views of a passage
+        are fused as ever: a second container only another view shows is found there.
         """
-        boxes = [
-            expand(r.box, CODE_BOX_MARGIN, image.shape)
-            for r in self.regions(image)
-            if r.kind == "container_code"
-        ]
-        lines: list[TextLine] = []
-        settles = bool(boxes)
-        for x1, y1, x2, y2 in boxes:
-            found = self.spot_in(image, (x1, y1, x2, y2)) if min(x2 - x1, y2 - y1) >= 8 else []
-            settles = bool(codes.accepted(codes.read_codes(found, self.config.min_text_score)))
-            if not settles:
-                break  # a box shows no valid code: the whole frame is read
-            lines += found
-        if not settles:
+        min_score = self.config.min_text_score
+        per_box = self.code_box_lines(image)
+        showing = [lines for lines in per_box if codes.accepted(codes.read_codes(lines, min_score))]
+        lines = [line for box_lines in showing for line in box_lines]
+        if not per_box or len(showing) < len(per_box):
             self.stats["code_fallbacks"] += 1
-            return None
+            return None, lines
         self.stats["code_boxes"] += 1
-        candidates = codes.read_codes(lines, self.config.min_text_score)
-        return FrameReads([], self.container_reads(image, view, candidates), candidates, True)
+        candidates = codes.read_codes(lines, min_score)
+        reads = FrameReads([], self.container_reads(image, view, candidates), candidates, True)
+        return reads, lines
+
+    def with_code_boxes(
+        self,
+        image: np.ndarray,
+        candidates: list[codes.CodeCandidate],
+        box_lines: list[TextLine] | None,
+    ) -> list[codes.CodeCandidate]:
+        """The whole frame's code candidates and those of the detector's code boxes it
+        read no code in: text detection over a whole frame misses a code a box shows
+        (a column at the frame's scale, JPEG noise), and the box, read at its own
+        scale, reads it. `box_lines`: the boxes already read (`codes_in_boxes`)."""
+        if not self.reads_code_boxes:
+            return candidates
+        if box_lines is None:
+            taken = [c.box for c in codes.accepted(candidates)]
+            box_lines = [line for lines in self.code_box_lines(image, taken) for line in lines]
+        if not box_lines:
+            return candidates
+        return codes.merged(candidates, codes.read_codes(box_lines, self.config.min_text_score))
 
     def settled_plates(
         self, image: np.ndarray, view: str, near: Sequence[Box] | None = None

@@ -443,6 +443,19 @@ def test_a_view_whose_code_boxes_settle_nothing_is_read_whole(
     assert not container_camera.read_frame(scene.image, "side", whole=True).boxed
 
 
+@pytest.mark.parametrize(("seed", "vertical"), [(15, True), (19, False)])
+def test_a_code_the_whole_frame_misses_is_read_in_its_code_box(
+    vision: LaneVision, seed: int, vertical: bool
+) -> None:
+    """Plates and codes (the CLI): text detection over the whole frame misses these
+    rendered codes; the detector's code box, read at its own scale, shows them."""
+    scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
+    code = scene.objects[0].text
+    whole = LaneVision(VisionConfig(regions=["eu", "br"], classic_code_boxes=False))
+    assert code not in [c.code for c in whole.read_frame(scene.image, "side").containers]
+    assert code in [c.code for c in vision.read_frame(scene.image, "side").containers]
+
+
 def test_a_passage_reads_whole_a_boxed_view_whose_code_has_no_size_type(
     container_camera: LaneVision,
 ) -> None:
@@ -457,6 +470,20 @@ def test_a_passage_reads_whole_a_boxed_view_whose_code_has_no_size_type(
     fused = [r for r in reads if isinstance(r, ContainerRead)]
     assert [r.code for r in fused] == [code] and fused[0].size_type is not None
     assert is_size_type(fused[0].size_type)
+
+
+def test_merged_reads_keep_the_strongest_candidate_and_any_size_type() -> None:
+    box = (0, 0, 10, 10)
+    whole = [codes.CodeCandidate("BEAU2576878", "repaired", 0.95, box, "22G1")]
+    boxed = [
+        codes.CodeCandidate("BEAU2576878", "read", 0.8, box),
+        codes.CodeCandidate("TRHU3074372", "read", 0.9, box),
+    ]
+    assert codes.merged(whole, boxed) == [
+        codes.CodeCandidate("TRHU3074372", "read", 0.9, box),
+        codes.CodeCandidate("BEAU2576878", "read", 0.8, box, "22G1"),
+    ]
+    assert codes.merged(boxed, whole) == codes.merged(whole, boxed)
 
 
 def test_with_size_types_keeps_the_boxes_codes_and_adds_the_whole_frames() -> None:
@@ -485,3 +512,24 @@ def test_with_size_types_keeps_the_boxes_codes_and_adds_the_whole_frames() -> No
         ("TRHU3074372", "read", "22G1"),
     ]
     assert not both.boxed
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
+def test_real_side_views_settle_in_code_boxes_and_rear_views_are_read_whole(
+    container_camera: LaneVision,
+) -> None:
+    """A truck at a real terminal gate: the vertical codes of its side views are boxed
+    by the detector and read there; its rear-top view is read whole. The passage has
+    both containers, with their size types."""
+    folder = SHARED_DATA / "containers_marsa"
+    side = container_camera.read_frame(load_image(folder / "cont_ffc832198802.jpg"), "LB")
+    assert side.boxed and [c.code for c in side.containers] == ["CXDU1604074"]
+    rear = container_camera.read_frame(load_image(folder / "cont_7cc853893189.jpg"), "AH")
+    assert not rear.boxed and "HALU2089976" in [c.code for c in rear.containers]
+    names = ["cont_7cc853893189.jpg", "cont_8c751dc7f339.jpg", "cont_b7928050f1db.jpg"]
+    names += ["cont_d3da1df8f2c1.jpg", "cont_ffc832198802.jpg"]
+    reads = container_camera.read_burst([Frame(load_image(folder / n), n) for n in names])
+    assert sorted((r.code, r.size_type) for r in reads if isinstance(r, ContainerRead)) == [
+        ("CXDU1604074", "22G1"),
+        ("HALU2089976", "22G1"),
+    ]
