@@ -127,20 +127,6 @@ def expand(box: Box, margin: float, shape: tuple[int, ...]) -> Box:
     )
 
 
-def with_size_types(boxed: FrameReads, whole: FrameReads) -> FrameReads:
-    """A view's codes read in its code boxes, given the size types and any other codes
-    the whole frame showed (a code the boxes read is kept even where the whole frame
-    missed it)."""
-    sizes = {c.code: c.size_type for c in whole.candidates if c.size_type}
-    candidates = [replace(c, size_type=c.size_type or sizes.get(c.code)) for c in boxed.candidates]
-    containers = [replace(c, size_type=c.size_type or sizes.get(c.code)) for c in boxed.containers]
-    seen = {c.code for c in candidates}
-    candidates += [c for c in whole.candidates if c.code not in seen]
-    seen |= {c.code for c in containers}
-    containers += [c for c in whole.containers if c.code not in seen]
-    return FrameReads(whole.plates, containers, candidates)
-
-
 def inside(box: Box, outer: Box, slack: int = 0) -> bool:
     """`box` lies within `outer` (give or take `slack` pixels)."""
     return (
@@ -830,10 +816,9 @@ class LaneVision:
         self.stats["code_views_read_whole"] += len(again)
         whole = self.read_frames([frames[i] for i in again], whole=True)
         reads = list(reads)
+        # Read whole, a view still has the codes its boxes showed (`with_code_boxes`).
         for i, seen in zip(again, whole, strict=True):
-            boxed = reads[i]
-            if boxed is not None and seen is not None:
-                reads[i] = with_size_types(boxed, seen)
+            reads[i] = seen or reads[i]
         return reads
 
     def read_frames(self, frames: Sequence[Frame], whole: bool = False) -> list[FrameReads | None]:

@@ -22,11 +22,9 @@ from vision.plates import normalize
 from vision.reader import (
     ContainerRead,
     Frame,
-    FrameReads,
     LaneVision,
     PlateRead,
     load_image,
-    with_size_types,
 )
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import TextLine
@@ -484,34 +482,6 @@ def test_merged_reads_keep_the_strongest_candidate_and_any_size_type() -> None:
         codes.CodeCandidate("BEAU2576878", "read", 0.8, box, "22G1"),
     ]
     assert codes.merged(boxed, whole) == codes.merged(whole, boxed)
-
-
-def test_with_size_types_keeps_the_boxes_codes_and_adds_the_whole_frames() -> None:
-    box = (0, 0, 10, 10)
-    boxed = FrameReads(
-        [],
-        [ContainerRead("BEAU2576878", None, 0.9, box, "side")],
-        [codes.CodeCandidate("BEAU2576878", "read", 0.9, box)],
-        boxed=True,
-    )
-    whole = FrameReads(
-        [],
-        [ContainerRead("TRHU3074372", "22G1", 0.8, box, "side")],
-        [
-            codes.CodeCandidate("BEAU2576878", "repaired", 0.7, box, "22G1"),
-            codes.CodeCandidate("TRHU3074372", "read", 0.8, box, "22G1"),
-        ],
-    )
-    both = with_size_types(boxed, whole)
-    assert [(c.code, c.size_type) for c in both.containers] == [
-        ("BEAU2576878", "22G1"),
-        ("TRHU3074372", "22G1"),
-    ]
-    assert [(c.code, c.status, c.size_type) for c in both.candidates] == [
-        ("BEAU2576878", "read", "22G1"),
-        ("TRHU3074372", "read", "22G1"),
-    ]
-    assert not both.boxed
 
 
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
