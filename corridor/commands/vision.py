@@ -19,6 +19,7 @@ def lane_vision(
     regions: str,
     det_max_side: int,
     plates_only: bool,
+    codes_only: bool,
     runtime: str,
     precision: str,
 ) -> Any:
@@ -26,12 +27,15 @@ def lane_vision(
     from vision.errors import VisionError
     from vision.reader import LaneVision
 
+    if plates_only and codes_only:
+        raise click.UsageError("--plates-only and --codes-only exclude each other")
     try:
         config = VisionConfig(
             detector=detector,
             regions=[r.strip() for r in regions.split(",") if r.strip()],
             det_max_side=det_max_side,
             read_containers=not plates_only,
+            read_plates=not codes_only,
             runtime=runtime,
             precision=precision,
         )
@@ -54,6 +58,12 @@ common = [
         "--plates-only",
         is_flag=True,
         help="Read licence plates only (a plate lane: no container codes; faster).",
+    ),
+    click.option(
+        "--codes-only",
+        is_flag=True,
+        help="Read container codes only (a lane's container camera: the region "
+        "detector's code boxes first; faster).",
     ),
     click.option(
         "--regions",
@@ -106,6 +116,7 @@ def read(
     as_json: bool,
     detector: str,
     plates_only: bool,
+    codes_only: bool,
     regions: str,
     det_max_side: int,
     runtime: str,
@@ -119,7 +130,9 @@ def read(
     from vision.errors import VisionError
     from vision.reader import load_image
 
-    vision = lane_vision(detector, regions, det_max_side, plates_only, runtime, precision)
+    vision = lane_vision(
+        detector, regions, det_max_side, plates_only, codes_only, runtime, precision
+    )
     failures = 0
     for path in paths:
         out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
@@ -166,6 +179,7 @@ def evaluate(
     changes: bool,
     detector: str,
     plates_only: bool,
+    codes_only: bool,
     regions: str,
     det_max_side: int,
     runtime: str,
@@ -178,7 +192,9 @@ def evaluate(
     from vision.evaluate import LabelError, evaluate_changed, overall
     from vision.evaluate import evaluate as run
 
-    vision = lane_vision(detector, regions, det_max_side, plates_only, runtime, precision)
+    vision = lane_vision(
+        detector, regions, det_max_side, plates_only, codes_only, runtime, precision
+    )
     console = Console(stderr=True)
 
     def progress(names: Iterator[str], total: int) -> Iterator[str]:

@@ -251,6 +251,19 @@ def test_cli_read_gives_the_same_json_on_either_runtime(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "int8" in refused.stderr and not refused.stdout
 
 
+def test_cli_reads_codes_only_as_a_container_camera(tmp_path: Path) -> None:
+    scene = render_container_scene(np.random.default_rng(12), vertical=False)
+    photo = tmp_path / "side.jpg"
+    cv2.imwrite(str(photo), scene.image)
+    result = run_cli("vision", "read", str(photo), "--codes-only")
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["plates"] == []
+    assert [c["code"] for c in seen["containers"]] == [scene.objects[0].text]
+    both = run_cli("vision", "read", str(photo), "--codes-only", "--plates-only")
+    assert both.returncode == 2 and "exclude each other" in both.stderr and not both.stdout
+
+
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="no ../shared/data beside the repo")
 def test_cli_read_on_real_photos_emits_the_promised_json() -> None:
     photos = [
