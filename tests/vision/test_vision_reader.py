@@ -19,13 +19,7 @@ from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.iso6346 import is_size_type, is_valid_code
 from vision.plates import normalize
-from vision.reader import (
-    ContainerRead,
-    Frame,
-    LaneVision,
-    PlateRead,
-    load_image,
-)
+from vision.reader import ContainerRead, Frame, LaneVision, PlateRead, load_image
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import TextLine
 
