@@ -114,6 +114,8 @@ def test_gate_box_config_loads_with_the_inventory_settings(
                 if device.type == "camera":
                     sources = [(v.view, v.source) for v in device.views]
                     assert sources == [(v["view"], v["source"]) for v in device_want["views"]]
+                    for key, value in device_want.get("vision", {}).items():
+                        assert getattr(device.vision, key) == value, (device.name, key)
     marisabella = next(g for g in gate_hosts if g["corridor_gate_id"] == "marisabella")
     config = _load_edge(marisabella.render("edge.yaml.j2"), tmp_path, "m.yaml")
     assert config.lanes[0].plc.transport == "rtu"
