@@ -17,7 +17,7 @@ from contract.tasks import cancel_and_wait
 from edge.adapters.camera import CameraAdapter, CameraConfig, CameraView
 from edge.observations import IdentifierRead, Observation
 from vision.config import VisionConfig
-from vision.synth import render_plate_scene
+from vision.synth import render_container_scene, render_plate_scene
 
 PLATE = render_plate_scene(np.random.default_rng(1), region="br")
 EMPTY_LANE = np.full_like(PLATE.image, 120)
@@ -68,14 +68,19 @@ def camera_server() -> Iterator[SceneServer]:
     server.close()
 
 
-def adapter_for(server: SceneServer, trigger: str, seen: list[Observation]) -> CameraAdapter:
+def adapter_for(
+    server: SceneServer,
+    trigger: str,
+    seen: list[Observation],
+    vision: VisionConfig | None = None,
+) -> CameraAdapter:
     config = CameraConfig(
         name="lane1-cam",
         views=[CameraView(view="front", source=f"http://127.0.0.1:{server.port}/video.mjpg")],
         trigger=trigger,  # type: ignore[arg-type]
         burst_frames=2,
         burst_interval_s=0.05,
-        vision=VisionConfig(regions=["br"]),
+        vision=vision or VisionConfig(regions=["br"]),
     )
     return CameraAdapter(config, seen.append)
 
@@ -105,6 +110,26 @@ async def test_capture_reports_plate_reads_with_crops(camera_server: SceneServer
     assert plate.source == "lane1-cam:front"
     assert plate.detail["frames"] == "2"
     assert plate.crop_jpeg is not None and plate.crop_jpeg.startswith(b"\xff\xd8")
+
+
+async def test_a_container_camera_reports_the_code_its_boxes_show(
+    camera_server: SceneServer,
+) -> None:
+    side = render_container_scene(np.random.default_rng(12), vertical=False)
+    seen: list[Observation] = []
+    adapter = adapter_for(camera_server, "external", seen, VisionConfig(read_plates=False))
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        camera_server.image = side.image
+        await asyncio.sleep(0.3)  # the newest frame shows the container now
+        await adapter.capture()
+        stats = adapter.vision().stats
+    finally:
+        await cancel_and_wait(task)
+    reads = [o for o in seen if isinstance(o, IdentifierRead)]
+    assert [(r.kind, r.value) for r in reads] == [(IdentifierKind.CONTAINER, side.objects[0].text)]
+    assert reads[0].detail["views"] == "front" and stats["code_boxes"] >= 1
 
 
 async def test_motion_starts_a_capture(camera_server: SceneServer) -> None:
