@@ -9,7 +9,6 @@ reads; labels are used by the scorer (vision.evaluate) afterwards.
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
 import time
@@ -133,8 +132,7 @@ def container_rows(options: dict[str, dict[str, Any]]) -> list[str]:
             f"| {f.get('passage_wrong_accepts', '-')} | {boxed} | {f['mean_ms_per_frame']} "
             f"| {f.get('mean_ms_per_passage', '-')} |"
         )
-        del vision
-        gc.collect()  # a lane's models and threads go before the next is timed
+        del vision  # its models and runtime threads go before the next lane is timed
         print(rows[-1], flush=True)
     return rows
 
@@ -212,7 +210,6 @@ def passage_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     ]
     rows = []
     for label, config in options.items():
-        gc.collect()  # the last lane's models and threads go before this one is timed
         vision = lane_vision(**config)
         # The trucks in turn, twice: the first passage of a fresh lane also compiles
         # the models for the cameras' frame size (once per start of a gate box).
@@ -227,7 +224,7 @@ def passage_latency_rows(options: dict[str, dict[str, Any]]) -> list[str]:
             f"| {statistics.mean(w for w, _ in after):.0f} "
             f"| {statistics.mean(c for _, c in after):.0f} |"
         )
-        del vision
+        del vision  # its models and runtime threads go before the next lane is timed
         print(rows[-1], flush=True)
     return rows
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -211,8 +212,10 @@ class LaneVision:
         self.stats: Counter[str] = Counter()
         # Readers for a burst's frames at once (`view_workers`): this one and copies,
         # each taken from the queue for one frame, so no engine serves two threads.
+        # This one goes in as a weak proxy: a lane holding itself would live (models,
+        # runtime threads and all) until the garbage collector finds the cycle.
         self._workers: queue.SimpleQueue[LaneVision] = queue.SimpleQueue()
-        self._workers.put(self)
+        self._workers.put(weakref.proxy(self))
         for _ in range(self.config.view_workers - 1):
             worker = LaneVision(
                 self.config.model_copy(update={"view_workers": 1, "threads": threads or 1})

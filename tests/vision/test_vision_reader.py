@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -510,3 +512,19 @@ def test_real_side_views_settle_in_code_boxes_and_rear_views_are_read_whole(
         ("CXDU1604074", "22G1"),
         ("HALU2089976", "22G1"),
     ]
+
+
+def test_a_lane_let_go_frees_its_models_at_once() -> None:
+    """A reader is among its own burst workers; it must not keep itself (models,
+    runtime threads) alive until the garbage collector runs."""
+    lane = LaneVision(VisionConfig(read_plates=False, view_workers=2))
+    scene = render_container_scene(np.random.default_rng(12), vertical=False)
+    frames = [Frame(scene.image, "top"), Frame(scene.image, "side")]
+    assert [r.code for r in lane.read_burst(frames)] == [scene.objects[0].text]
+    alive = weakref.ref(lane.spotter)
+    gc.disable()
+    try:
+        del lane
+        assert alive() is None
+    finally:
+        gc.enable()
