@@ -450,15 +450,21 @@ def test_a_view_whose_code_boxes_settle_nothing_is_read_whole(
     assert not container_camera.read_frame(scene.image, "side", whole=True).boxed
 
 
+@pytest.fixture(scope="module")
+def whole_frames() -> Iterator[LaneVision]:
+    """`vision`, but codes from text detection over the whole frame only."""
+    yield LaneVision(VisionConfig(regions=["eu", "br"], classic_code_boxes=False))
+
+
 @pytest.mark.parametrize(("seed", "vertical"), [(15, True), (19, False)])
 def test_a_code_the_whole_frame_misses_is_read_in_its_code_box(
-    vision: LaneVision, seed: int, vertical: bool
+    vision: LaneVision, whole_frames: LaneVision, seed: int, vertical: bool
 ) -> None:
     """Plates and codes (the CLI): text detection over the whole frame misses these
     rendered codes; the detector's code box, read at its own scale, shows them."""
     scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
     code = scene.objects[0].text
-    whole = LaneVision(VisionConfig(regions=["eu", "br"], classic_code_boxes=False))
+    whole = whole_frames
     assert code not in [c.code for c in whole.read_frame(scene.image, "side").containers]
     assert code in [c.code for c in vision.read_frame(scene.image, "side").containers]
 
