@@ -464,8 +464,7 @@ def test_a_code_the_whole_frame_misses_is_read_in_its_code_box(
     rendered codes; the detector's code box, read at its own scale, shows them."""
     scene = render_container_scene(np.random.default_rng(seed), vertical=vertical)
     code = scene.objects[0].text
-    whole = whole_frames
-    assert code not in [c.code for c in whole.read_frame(scene.image, "side").containers]
+    assert code not in [c.code for c in whole_frames.read_frame(scene.image, "side").containers]
     assert code in [c.code for c in vision.read_frame(scene.image, "side").containers]
 
 
