@@ -68,6 +68,20 @@ def test_the_ocr_models_run_on_the_chosen_runtime_and_read_alike() -> None:
     assert [line.text for line in on_ov.spot(scene.image)] == lines_ort
 
 
+def test_text_detection_gets_the_engines_own_input_made_in_float32() -> None:
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    spotter = TextSpotter(runtime="onnxruntime", threads=1, det_max_side=640)
+    det = spotter._engine.text_det
+    frame = render_plate_scene(np.random.default_rng(9)).image  # wider than 640
+    ours = det.get_preprocess()(frame)
+    theirs = DetPreProcess(det.limit_side_len, det.limit_type, det.mean, det.std)(frame)
+    assert ours is not None and theirs is not None
+    assert ours.dtype == np.float32 and ours.flags.c_contiguous
+    assert ours.shape == theirs.shape and max(ours.shape[2:]) == 640
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
 def test_a_lane_reads_a_rendered_plate_the_same_on_both_runtimes() -> None:
     scene = render_plate_scene(np.random.default_rng(7), region="br")
     reads = {}
