@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import subprocess
@@ -21,7 +22,14 @@ from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.iso6346 import is_size_type, is_valid_code
 from vision.plates import normalize
-from vision.reader import ContainerRead, Frame, LaneVision, PlateRead, load_image
+from vision.reader import (
+    MIN_CHAR_HEIGHT,
+    ContainerRead,
+    Frame,
+    LaneVision,
+    PlateRead,
+    load_image,
+)
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import TextLine
 
@@ -413,6 +421,21 @@ def test_a_sure_first_read_of_an_issued_shape_needs_no_second_crop(us_lane: Lane
     assert twice.stats["classic_sure"] == 0 and twice.stats["classic_rows"] == 1
     assert [p.text for p in once.plates] == [p.text for p in again.plates]
     assert normalize(scene.objects[0].text) in [p.text for p in once.plates]
+
+
+def test_rows_too_small_to_read_are_tried_but_not_read(us_lane: LaneVision) -> None:
+    scene = render_plate_scene(np.random.default_rng(7), region="br")
+    far = cv2.resize(scene.image, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    tried = [row for row, _ in itertools.islice(us_lane.candidate_rows(far), 4)]
+    small = sum(row.char_height < MIN_CHAR_HEIGHT for row in tried)
+    assert small > 0  # the far plate's row, and the scene's other small text
+    before = us_lane.stats["rows_too_small"]
+    us_lane.read_frame(far)
+    assert us_lane.stats["rows_too_small"] == before + small
+    # near, the same plate's row is read and settles the frame
+    near = us_lane.read_frame(scene.image)
+    assert normalize(scene.objects[0].text) in [p.text for p in near.plates]
+    assert us_lane.stats["rows_too_small"] == before + small
 
 
 @pytest.fixture(scope="module")
