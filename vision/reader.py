@@ -296,7 +296,8 @@ class LaneVision:
         """Plates from candidate character rows, read by the recogniser alone.
 
         Rows are read in `candidate_rows` order (with `near`, only rows touching one
-        of those boxes). A row ends the search when its read shows a plate
+        of those boxes); a row of characters under `MIN_CHAR_HEIGHT` counts as tried
+        but is not read. A row ends the search when its read shows a plate
         (`plate_shown`), a second read of the same row with a wider margin shows the
         same plate, and the surer of the two reaches `classic_min_confidence`: a read
         that depends on where the crop was cut (a plate frame taken for a stroke, a
