@@ -264,15 +264,10 @@ def read_codes(lines: Sequence[TextLine], min_score: float = 0.5) -> list[CodeCa
         for line in lines
         if line.score >= min_score and normalize(line.text) and not MEASUREMENT.search(line.text)
     ]
-    best: dict[str, CodeCandidate] = {}
-    for chain in chains(usable):
-        for cand in candidates_in_chain(chain):
-            held = best.get(cand.code)
-            if held is None or strength(cand) > strength(held):
-                best[cand.code] = cand
+    best = merged(cand for chain in chains(usable) for cand in candidates_in_chain(chain))
     found = [
         CodeCandidate(c.code, c.status, round(c.confidence, 4), c.box, size_type_of(usable, c.box))
-        for c in best.values()
+        for c in best
     ]
     return sorted(found, key=strength, reverse=True)
 

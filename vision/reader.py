@@ -611,9 +611,9 @@ class LaneVision:
             settled = self.settled_plates(image, view)
             if settled is not None:
                 return FrameReads(settled, [], [])
-        box_lines: list[TextLine] | None = None
+        box_codes: list[codes.CodeCandidate] | None = None
         if self.codes_first and not whole:
-            boxed, box_lines = self.codes_in_boxes(image, view)
+            boxed, box_codes = self.codes_in_boxes(image, view)
             if boxed is not None:
                 return boxed
         lines = self.text_lines(image)
@@ -641,7 +641,7 @@ class LaneVision:
             serials = self.serials_beside_owners(image, lines, candidates)
             if serials:
                 candidates = codes.read_codes(lines + serials, self.config.min_text_score)
-            candidates = self.with_code_boxes(image, candidates, box_lines)
+            candidates = self.with_code_boxes(image, candidates, box_codes)
             containers = self.container_reads(image, view, candidates)
             # A container code (or its size-type code) is not also a plate.
             taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
@@ -659,9 +659,11 @@ class LaneVision:
             for c in codes.accepted(candidates)
         ]
 
-    def code_box_lines(self, image: np.ndarray, skip: Sequence[Box] = ()) -> list[list[TextLine]]:
-        """Text detection in each of the region detector's code boxes (with
-        `CODE_BOX_MARGIN`) that overlaps none of `skip`: the lines of each box."""
+    def code_box_reads(
+        self, image: np.ndarray, skip: Sequence[Box] = ()
+    ) -> list[list[codes.CodeCandidate]]:
+        """The code candidates of each of the region detector's code boxes (text
+        detection with `CODE_BOX_MARGIN`) that overlaps none of `skip`."""
         per_box = []
         for region in self.regions(image):
             box = expand(region.box, CODE_BOX_MARGIN, image.shape)
@@ -669,12 +671,13 @@ class LaneVision:
             if region.kind != "container_code" or min(x2 - x1, y2 - y1) < 8:
                 continue
             if not any(iou(box, taken) > 0 for taken in skip):
-                per_box.append(self.spot_in(image, box))
+                lines = self.spot_in(image, box)
+                per_box.append(codes.read_codes(lines, self.config.min_text_score))
         return per_box
 
     def codes_in_boxes(
         self, image: np.ndarray, view: str
-    ) -> tuple[FrameReads | None, list[TextLine]]:
+    ) -> tuple[FrameReads | None, list[codes.CodeCandidate]]:
         """`classic`, reading codes only: text detection in the region detector's code
         boxes, before (and, where it settles the view, instead of) the whole frame.
 
@@ -683,40 +686,38 @@ class LaneVision:
         every code box the detector finds shows a code whose check digit is right as
         read (`codes.accepted`), the view is settled. Otherwise (no box, or a box that
         reads no valid code: a fragment, a code cut by the box) the reads are None,
-        and the caller runs text detection over the whole frame, adding the lines of
-        the boxes that did show a code (`with_code_boxes`). The views of a passage
-        are fused as ever: a second container only another view shows is found there.
+        and the caller runs text detection over the whole frame, adding the codes of
+        the boxes that did show one (`with_code_boxes`). The views of a passage are
+        fused as ever: a second container only another view shows is found there.
         """
-        min_score = self.config.min_text_score
-        per_box = self.code_box_lines(image)
-        showing = [lines for lines in per_box if codes.accepted(codes.read_codes(lines, min_score))]
-        lines = [line for box_lines in showing for line in box_lines]
+        per_box = self.code_box_reads(image)
+        showing = [found for found in per_box if codes.accepted(found)]
+        box_codes = codes.merged(*showing)
         if not per_box or len(showing) < len(per_box):
             self.stats["code_fallbacks"] += 1
-            return None, lines
+            return None, box_codes
         self.stats["code_boxes"] += 1
-        candidates = codes.read_codes(lines, min_score)
-        reads = FrameReads([], self.container_reads(image, view, candidates), candidates, True)
-        return reads, lines
+        reads = FrameReads([], self.container_reads(image, view, box_codes), box_codes, True)
+        return reads, box_codes
 
     def with_code_boxes(
         self,
         image: np.ndarray,
         candidates: list[codes.CodeCandidate],
-        box_lines: list[TextLine] | None,
+        box_codes: list[codes.CodeCandidate] | None,
     ) -> list[codes.CodeCandidate]:
         """The whole frame's code candidates and those of the detector's code boxes it
         read no code in: text detection over a whole frame misses a code a box shows
         (a column at the frame's scale, JPEG noise), and the box, read at its own
-        scale, reads it. `box_lines`: the boxes already read (`codes_in_boxes`)."""
+        scale, reads it. `box_codes`: the boxes' codes already read (`codes_in_boxes`)."""
         if not self.reads_code_boxes:
             return candidates
-        if box_lines is None:
+        if box_codes is None:
             taken = [c.box for c in codes.accepted(candidates)]
-            box_lines = [line for lines in self.code_box_lines(image, taken) for line in lines]
-        if not box_lines:
+            box_codes = codes.merged(*self.code_box_reads(image, taken))
+        if not box_codes:
             return candidates
-        return codes.merged(candidates, codes.read_codes(box_lines, self.config.min_text_score))
+        return codes.merged(candidates, box_codes)
 
     def settled_plates(
         self, image: np.ndarray, view: str, near: Sequence[Box] | None = None
