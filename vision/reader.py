@@ -58,6 +58,13 @@ ROW_MARGINS = ((0.35, 0.2), (0.7, 0.35))
 # numbers or letters only (on ../shared/data, 49 of the 52 labelled plates found scored
 # 0.56-0.88, and 30 of 37 other boxes less than 0.5).
 SURE_PLATE = 0.5
+# `classic`'s plate boxes: text detection runs in each box widened by the first
+# margin (fraction of the box), and where no line there settles the frame, by the
+# second: the detector's box is often tight or off, and the wider crop gives text
+# detection the plate's ends (over six versions of every US, EU and BR photo, 8 of
+# the 32 frames the boxes left to the whole frame were settled so, one more read
+# right, none worse).
+PLATE_BOX_MARGINS = (0.1, 1.0)
 # Margin read around a code box of the region detector (fraction of the box).
 CODE_BOX_MARGIN = 0.4
 # Two candidate rows this much alike are one row, read once.
@@ -301,10 +308,12 @@ class LaneVision:
         (`plate_shown`), a second read of the same row with a wider margin shows the
         same plate, and the surer of the two reaches `classic_min_confidence`: a read
         that depends on where the crop was cut (a plate frame taken for a stroke, a
-        character cut off) is not trusted. None when no row ends the search: the
-        caller then runs text detection.
+        character cut off) is not trusted. The frame's plates are that row's: rows read
+        before it settled nothing (a fleet number the detector places off the plate, a
+        dealer's name, a date), and where their reads were reported too, they outranked
+        the plate in 3 of 318 frames (`CHARTER` over `7FR971`). None when no row ends
+        the search: the caller then runs text detection.
         """
-        lines: list[TextLine] = []
         rows = self.candidate_rows(image)
         if near is not None:
             rows = ((r, p) for r, p in rows if any(iou(r.box, b) > 0 for b in near))
@@ -316,7 +325,6 @@ class LaneVision:
             line = self.read_line(image, box)
             if line is None:
                 continue
-            lines.append(line)
             first = self.plate_shown(line, image, view, in_plate)
             if first is None:
                 continue
@@ -327,7 +335,7 @@ class LaneVision:
                 and not self.plate_is_elsewhere(line, row.box, image)
             ):
                 self.stats["classic_sure"] += 1
-                return self.plates_in(lines, image, view)
+                return self.plates_in([line], image, view)
             again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
             fused = self.fused_row(line, again) if again is not None else None
             if (
@@ -336,7 +344,7 @@ class LaneVision:
                 and not self.plate_is_elsewhere(fused, row.box, image)
             ):
                 self.stats["classic_fused"] += 1
-                return self.plates_in([*lines[:-1], fused], image, view)
+                return self.plates_in([fused], image, view)
             second = self.plate_shown(again, image, view, in_plate) if again else None
             if (
                 again is not None
@@ -345,7 +353,7 @@ class LaneVision:
                 and max(first.confidence, second.confidence) >= self.config.classic_min_confidence
                 and not self.plate_is_elsewhere(line, row.box, image)
             ):
-                return self.plates_in([*lines, again], image, view)
+                return self.plates_in([line, again], image, view)
         return None
 
     def sure_of_every_glyph(self, line: TextLine) -> bool:
@@ -447,20 +455,23 @@ class LaneVision:
         (on ../shared/data over five versions of each photo: 52 of the 79 frames no row
         settled were settled here, 59 read right against 58 by the whole frame).
         Settled by a line read as sure and plate-shaped as a row's must be
-        (`plate_shown`); None otherwise, and the caller runs text detection over all.
+        (`plate_shown`), in the boxes widened by each of `PLATE_BOX_MARGINS` in turn;
+        None otherwise, and the caller runs text detection over all.
         """
         if self.detector is None:
             return None
-        lines: list[TextLine] = []
         sure = [expand(box, 0.1, image.shape) for box in self.sure_plates(image)]
-        for region in self.regions(image):
-            box = expand(region.box, 0.1, image.shape)
-            if region.kind == "plate" and box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
-                lines += self.spot_in(image, box)
-        lines = self.shaped_lines(image, lines)
-        for line in lines:
-            if self.strong_plate(line, image, view, any(inside(line.box, b) for b in sure)):
-                return self.plates_in(lines, image, view)
+        plates = [region.box for region in self.regions(image) if region.kind == "plate"]
+        for margin in PLATE_BOX_MARGINS if plates else ():
+            lines: list[TextLine] = []
+            for plate in plates:
+                box = expand(plate, margin, image.shape)
+                if box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
+                    lines += self.spot_in(image, box)
+            lines = self.shaped_lines(image, lines)
+            for line in lines:
+                if self.strong_plate(line, image, view, any(inside(line.box, b) for b in sure)):
+                    return self.plates_in(lines, image, view)
         return None
 
     def candidate_rows(self, image: np.ndarray) -> Iterator[tuple[CharacterRow, bool]]:

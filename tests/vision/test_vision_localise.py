@@ -240,6 +240,54 @@ def test_two_reads_of_a_row_that_agree_settle_it_when_one_is_sure(
     assert vision.classic_plates(image, "v") is None
 
 
+def test_a_settled_row_is_the_frames_plate_not_the_rows_read_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vision.localise import CharacterRow
+
+    vision = LaneVision(NO_DETECTOR.model_copy(update={"regions": ["us"]}))
+    image = street(4)
+    dealer = CharacterRow((100, 80, 300, 120), 7, 30.0)
+    plate = CharacterRow((300, 400, 460, 440), 6, 30.0)
+    monkeypatch.setattr(
+        vision, "candidate_rows", lambda _image: iter([(dealer, False), (plate, False)])
+    )
+    # A dealer's name (letters only: no catch-all plate alone), then the plate, twice.
+    it = iter(
+        [("CHARTER", 0.99, dealer.box), ("7FR971", 0.93, plate.box), ("7FR971", 0.95, plate.box)]
+    )
+    monkeypatch.setattr(vision, "read_line", lambda *_a, **_k: TextLine(*next(it)))
+    found = vision.classic_plates(image, "v")
+    assert found is not None and [p.text for p in found] == ["7FR971"]
+
+
+def test_the_plate_boxes_are_read_again_wider_when_the_tight_crop_settles_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vision.detector import Region
+    from vision.reader import PLATE_BOX_MARGINS, expand
+
+    vision = LaneVision(VisionConfig(regions=["eu"], read_containers=False))
+    image = street(6)
+    plate = (350, 300, 450, 330)
+    monkeypatch.setattr(vision, "regions", lambda _image: [Region("plate", 0.8, plate)])
+    widths: list[int] = []
+
+    def spot_in(_image: np.ndarray, box: Box) -> list[TextLine]:
+        widths.append(box[2] - box[0])
+        # The tight box cuts the plate's first letters off; the wider one holds it all.
+        return [TextLine("291" if len(widths) == 1 else "RK291AT", 0.97, plate)]
+
+    monkeypatch.setattr(vision, "spot_in", spot_in)
+    found = vision.plates_in_boxes(image, "v")
+    assert found is not None and found[0].text == "RK291AT"
+    wanted = [expand(plate, m, image.shape) for m in PLATE_BOX_MARGINS]
+    assert widths == [x2 - x1 for x1, _, x2, _ in wanted] and widths[1] > widths[0]
+    widths.clear()
+    monkeypatch.setattr(vision, "spot_in", lambda *_a: widths.append(0) or [])
+    assert vision.plates_in_boxes(image, "v") is None and len(widths) == len(PLATE_BOX_MARGINS)
+
+
 def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
