@@ -10,7 +10,7 @@ import pytest
 
 from vision.config import VisionConfig
 from vision.localise import best_row, character_row, coarse_boxes, iou, plate_rows
-from vision.reader import LaneVision
+from vision.reader import LaneVision, PlateRead
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import Box, TextLine
 
@@ -309,6 +309,32 @@ def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
     assert boxes.stats["classic_boxes"] >= 5  # settled without the whole frame's detection
     assert boxes.stats["classic_boxes"] + boxes.stats["classic_fallbacks"] == len(scenes)
     assert whole.stats["classic_fallbacks"] == len(scenes) and not whole.stats["classic_boxes"]
+
+
+def test_with_codes_too_a_frame_no_row_settles_takes_its_plates_from_the_plate_boxes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vision.synth_vehicle import render_vehicle_scene
+
+    vision = LaneVision(VisionConfig())  # plates and codes: the CLI's default
+    assert vision.config.read_containers and not vision.plates_only
+    monkeypatch.setattr(vision, "candidate_rows", lambda _image: iter(()))
+    boxed = []
+    plates_in_boxes = vision.plates_in_boxes
+
+    def in_boxes(image: np.ndarray, view: str) -> list[PlateRead] | None:
+        found = plates_in_boxes(image, view)
+        boxed.append([p.text for p in found] if found is not None else None)
+        return found
+
+    monkeypatch.setattr(vision, "plates_in_boxes", in_boxes)
+    seen = []
+    for seed in range(4):
+        scene = render_vehicle_scene(np.random.default_rng(seed), (800, 600))
+        seen.append([p.text for p in vision.read_frame(scene.image, view="front").plates])
+    assert len(boxed) == 4 and vision.stats["classic_boxes"] >= 1
+    # A box's plates stand in for the lines' plates wherever a box settled.
+    assert all(b == s for b, s in zip(boxed, seen, strict=True) if b is not None)
 
 
 def test_a_catch_all_read_away_from_the_detectors_sure_plate_does_not_settle(
