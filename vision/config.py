@@ -59,8 +59,10 @@ class VisionConfig(BaseModel):
     classic_boxes: bool = Field(
         default=True,
         description="`classic`: when no row settles a frame, run text detection inside the "
-        "YOLO detector's plate boxes (≈ 30 ms) before running it over the whole frame "
-        "(≈ 150-250 ms); a sure plate read there settles the frame.",
+        "YOLO detector's plate boxes (≈ 30 ms; once more widened by their size where the "
+        "tight boxes settle nothing) before taking the plates from text detection over the "
+        "whole frame (≈ 150-250 ms; already run where codes are read too); a sure plate "
+        "read there settles the frame.",
     )
     classic_code_boxes: bool = Field(
         default=True,
