@@ -178,9 +178,10 @@ def _normalise_in_float32(det: Any) -> None:
     its own (slower, same reads).
     """
     build = getattr(det, "get_preprocess", None)
-    if not callable(build) or not all(
-        hasattr(build(), name) for name in ("resize", "mean", "std", "scale")
-    ):
+    if not callable(build):
+        return
+    made = build()
+    if not all(hasattr(made, name) for name in ("resize", "mean", "std", "scale")):
         return
 
     def preprocess(img: np.ndarray) -> np.ndarray | None:

@@ -458,14 +458,17 @@ class LaneVision:
         (`plate_shown`), in the boxes widened by each of `PLATE_BOX_MARGINS` in turn;
         None otherwise, and the caller runs text detection over all.
         """
-        if self.detector is None:
-            return None
-        sure = [expand(box, 0.1, image.shape) for box in self.sure_plates(image)]
-        plates = [region.box for region in self.regions(image) if region.kind == "plate"]
-        for margin in PLATE_BOX_MARGINS if plates else ():
+        plates = [region for region in self.regions(image) if region.kind == "plate"]
+        # A line inside a sure box, as the tight crop holds it, may be numbers only.
+        sure = [
+            expand(p.box, PLATE_BOX_MARGINS[0], image.shape)
+            for p in plates
+            if p.score >= SURE_PLATE
+        ]
+        for margin in PLATE_BOX_MARGINS:
             lines: list[TextLine] = []
             for plate in plates:
-                box = expand(plate, margin, image.shape)
+                box = expand(plate.box, margin, image.shape)
                 if box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
                     lines += self.spot_in(image, box)
             lines = self.shaped_lines(image, lines)
