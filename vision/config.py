@@ -114,7 +114,7 @@ class VisionConfig(BaseModel):
         ge=48,
         description="The recogniser pads each line found by text detection to at least "
         "this width (pixels at 48 px height; the engine's own value is 320): smaller is "
-        "faster on short lines. A cropped plate row is always padded to 320.",
+        "faster on short lines. A cropped plate row is always padded to 256.",
     )
     min_text_score: float = Field(
         default=0.5, ge=0, le=1, description="Least recogniser score for a line of text."

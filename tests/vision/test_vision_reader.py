@@ -22,6 +22,7 @@ from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.iso6346 import is_size_type, is_valid_code
 from vision.plates import normalize
+from vision.ocr import LINE_MIN_WIDTH
 from vision.reader import (
     MIN_CHAR_HEIGHT,
     ContainerRead,
@@ -67,9 +68,9 @@ def test_detected_lines_use_the_narrow_padding_and_crops_the_trained_one(
     vision: LaneVision,
 ) -> None:
     """The split padding rests on rapidocr's recogniser object: if an upgrade drops it,
-    detected lines silently go back to 320 (slower); this says so."""
+    detected lines silently go back to the crops' width (slower); this says so."""
     rec = vision.spotter._engine.text_rec
-    assert rec is not None and list(rec.rec_image_shape) == [3, 48, 320]
+    assert rec is not None and list(rec.rec_image_shape) == [3, 48, LINE_MIN_WIDTH]
     seen: list[int] = []
     run = rec.resize_norm_img
 
@@ -87,8 +88,8 @@ def test_detected_lines_use_the_narrow_padding_and_crops_the_trained_one(
         vision.spotter.recognise(scene.image[y1:y2, x1:x2])
     finally:
         del rec.resize_norm_img
-    assert spotted == {vision.config.rec_min_width} and seen == [320]
-    assert list(rec.rec_image_shape) == [3, 48, 320]  # restored after the call
+    assert spotted == {vision.config.rec_min_width} and seen == [LINE_MIN_WIDTH]
+    assert list(rec.rec_image_shape) == [3, 48, LINE_MIN_WIDTH]  # restored after the call
 
 
 @pytest.mark.parametrize(("seed", "vertical"), [(11, True), (12, False)])
@@ -556,3 +557,21 @@ def test_a_lane_let_go_frees_its_models_at_once() -> None:
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_char_choices_are_each_read_glyphs_likeliest_classes_in_order(vision: LaneVision) -> None:
+    """The per-glyph choices (found by one argmax per rank) match a full sort of the
+    recogniser's last output at the time steps that emitted a character."""
+    scene = render_plate_scene(np.random.default_rng(5), region="eu")
+    x1, y1, x2, y2 = scene.objects[0].box
+    text, _, chars = vision.spotter.recognise_chars(scene.image[y1:y2, x1:x2])
+    keeper = vision.spotter._outputs
+    assert keeper is not None and keeper._last is not None and len(chars) == len(text) > 0
+    probs = keeper._last[0]
+    best = probs.argmax(axis=1)
+    emitted = np.flatnonzero((best != 0) & np.r_[True, best[1:] != best[:-1]])
+    for got, step in zip(chars, emitted, strict=True):
+        order = [i for i in np.argsort(-probs[step])[:3] if i != 0]
+        assert list(got) == [keeper._characters[i] for i in order]
+        assert list(got.values()) == [float(probs[step, i]) for i in order]
+    assert "".join(next(iter(c)) for c in chars) == text  # the likeliest first, as read
