@@ -157,6 +157,15 @@ class VisionConfig(BaseModel):
         "1 on a single-core box or to save the memory.",
     )
 
+    vote_every_frame: bool = Field(
+        default=False,
+        description="A plate lane reads every frame of a burst through (text detection over "
+        "the whole frame where rows and plate boxes settle nothing), so each casts a vote. "
+        "Off: such a frame is read whole only where no frame of its camera view settled, "
+        "and otherwise casts no vote (that read is right less often than not, and costs "
+        "100-250 ms: docs/vision.md).",
+    )
+
     @field_validator("regions", "letter_o_is_zero")
     @classmethod
     def known_regions(cls, regions: list[str]) -> list[str]:

@@ -21,8 +21,8 @@ from vision import containers as codes
 from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.iso6346 import is_size_type, is_valid_code
-from vision.plates import normalize
 from vision.ocr import LINE_MIN_WIDTH
+from vision.plates import normalize
 from vision.reader import (
     MIN_CHAR_HEIGHT,
     ContainerRead,
@@ -172,6 +172,47 @@ def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
     assert codes[0].views == ("top",)
     assert codes[0].crop_jpeg.startswith(b"\xff\xd8")
     assert plate.objects[0].text in [p.text for p in plates]
+
+
+def no_entry_sign(shape: tuple[int, ...]) -> np.ndarray:
+    """A frame rows and plate boxes settle nothing in, whose whole-frame text
+    detection reads `N0ENTRY` (a US catch-all: a 7-character word, O as 0)."""
+    image = np.full(shape, 200, np.uint8)
+    cv2.putText(image, "NO ENTRY", (60, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (20, 20, 20), 5)
+    return image
+
+
+def test_a_plate_burst_reads_a_frame_whole_only_where_no_frame_of_its_view_settled(
+    us_lane: LaneVision, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plate = render_plate_scene(np.random.default_rng(2), region="eu")
+    sign = no_entry_sign(plate.image.shape)
+    assert "N0ENTRY" in [p.text for p in us_lane.read_frame(sign, "front").plates]
+    read_whole: list[np.ndarray] = []
+    text_lines = LaneVision.text_lines
+
+    def spy(self: LaneVision, image: np.ndarray) -> list[TextLine]:
+        read_whole.append(image)
+        return text_lines(self, image)
+
+    monkeypatch.setattr(LaneVision, "text_lines", spy)
+    unread = us_lane.stats["frames_left_unread"]
+    # The plate settles the front view: the sign's frame there is left unread.
+    reads = us_lane.read_burst([Frame(plate.image, "front"), Frame(sign, "front")])
+    assert read_whole == [] and us_lane.stats["frames_left_unread"] == unread + 1
+    assert [(p.text, p.frames) for p in reads if isinstance(p, PlateRead)] == [
+        (plate.objects[0].text, 1)
+    ]
+    # In a view of its own, nothing settled it: it is read whole.
+    reads = us_lane.read_burst([Frame(plate.image, "front"), Frame(sign, "side")])
+    assert len(read_whole) == 1 and read_whole[0] is sign
+    assert {p.text for p in reads if isinstance(p, PlateRead)} == {plate.objects[0].text, "N0ENTRY"}
+    # `vote_every_frame`: every frame is read through.
+    read_whole.clear()
+    every = LaneVision(VisionConfig(read_containers=False, vote_every_frame=True))
+    reads = every.read_burst([Frame(plate.image, "front"), Frame(sign, "front")])
+    assert len(read_whole) == 1 and read_whole[0] is sign
+    assert "N0ENTRY" in [p.text for p in reads if isinstance(p, PlateRead)]
 
 
 def test_views_read_at_once_fuse_as_views_read_in_turn(vision: LaneVision) -> None:
