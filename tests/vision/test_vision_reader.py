@@ -215,6 +215,26 @@ def test_a_plate_burst_reads_a_frame_whole_only_where_no_frame_of_its_view_settl
     assert "N0ENTRY" in [p.text for p in reads if isinstance(p, PlateRead)]
 
 
+def test_a_container_frame_reports_only_the_plates_the_detector_boxes() -> None:
+    cli = LaneVision(VisionConfig())  # plates and codes, all regions: `corridor vision read`
+    container = render_container_scene(np.random.default_rng(21), vertical=False)
+    code = container.objects[0].text
+    marked = container.image.copy()
+    cv2.putText(marked, "NO ENTRY", (40, 770), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (20, 20, 20), 4)
+    sign = no_entry_sign(marked.shape)
+    assert [p.text for p in cli.read_frame(sign).plates] == ["N0ENTRY"]  # no code: a plate
+    seen = cli.read_frame(marked)
+    assert [c.code for c in seen.containers] == [code] and seen.plates == []
+    # A vehicle's plate beside the container is boxed by the detector and kept.
+    plate = render_plate_scene(np.random.default_rng(21), region="eu")
+    height = container.image.shape[0]
+    width = round(plate.image.shape[1] * height / plate.image.shape[0])
+    both = np.concatenate([cv2.resize(plate.image, (width, height)), marked], axis=1)
+    seen = cli.read_frame(both)
+    assert [c.code for c in seen.containers] == [code]
+    assert [p.text for p in seen.plates] == [plate.objects[0].text]
+
+
 def test_views_read_at_once_fuse_as_views_read_in_turn(vision: LaneVision) -> None:
     container = render_container_scene(np.random.default_rng(22), vertical=True)
     plate = render_plate_scene(np.random.default_rng(3), region="br")
