@@ -156,7 +156,6 @@ class VisionConfig(BaseModel):
         "1.20 s quiet, 1.57 against 2.35 s beside one busy core: docs/vision.md); "
         "1 on a single-core box or to save the memory.",
     )
-
     vote_every_frame: bool = Field(
         default=False,
         description="A plate lane reads every frame of a burst through (text detection over "
