@@ -78,10 +78,11 @@ LOCALISER_FIRST = 2
 # the localiser offers are smaller (timestamps, badges, a far car's plate).
 MIN_CHAR_HEIGHT = 8.0
 
-# How much of a plate lane's frame `read_frame` reads: all its stages; only the
-# cheap ones (`settled_plates`: rows, then plate boxes); or, those having settled
-# nothing, the rest (text detection over the whole frame). See `read_burst`.
-Stage = Literal["all", "cheap", "rest"]
+# How much of a frame `read_frame` reads: all its stages; only the cheap ones (a plate
+# lane's rows and plate boxes, `settled_plates`); or none of them, text detection over
+# the whole frame only (past a plate lane's rows and boxes, or a container camera's
+# code boxes, that settled nothing). See `read_burst`.
+Stage = Literal["all", "cheap", "whole"]
 
 
 @dataclass(frozen=True)
@@ -267,9 +268,13 @@ class LaneVision:
             self._regions = last
         return last[1]
 
+    def plate_regions(self, image: np.ndarray) -> list[Region]:
+        """The detector's plate regions in `image` (none without a detector)."""
+        return [r for r in self.regions(image) if r.kind == "plate"]
+
     def sure_plates(self, image: np.ndarray) -> list[Box]:
         """Boxes the detector is sure are plates (`SURE_PLATE`)."""
-        return [r.box for r in self.regions(image) if r.kind == "plate" and r.score >= SURE_PLATE]
+        return [r.box for r in self.plate_regions(image) if r.score >= SURE_PLATE]
 
     def text_lines(self, image: np.ndarray) -> list[TextLine]:
         """Text lines of the frame: everywhere, or only in the detector's regions."""
@@ -467,7 +472,7 @@ class LaneVision:
         (`plate_shown`), in the boxes widened by each of `PLATE_BOX_MARGINS` in turn;
         None otherwise, and the caller runs text detection over all.
         """
-        plates = [region for region in self.regions(image) if region.kind == "plate"]
+        plates = self.plate_regions(image)
         # A line inside a sure box, as the tight crop holds it, may be numbers only.
         sure = [
             expand(p.box, PLATE_BOX_MARGINS[0], image.shape)
@@ -624,24 +629,22 @@ class LaneVision:
         )
         return jpeg.tobytes() if ok else b""
 
-    def read_frame(
-        self, image: np.ndarray, view: str = "cam", whole: bool = False, stage: Stage = "all"
-    ) -> FrameReads:
+    def read_frame(self, image: np.ndarray, view: str = "cam", stage: Stage = "all") -> FrameReads:
         """Everything one frame shows; containers here are single-frame accepts only.
-        `whole`: codes from text detection over the whole frame, never from the code
-        boxes alone. `stage` (a plate lane only): "cheap" returns an `unsettled`
-        FrameReads where rows and plate boxes settle nothing; "rest" reads a frame
-        they did not settle, by text detection over the whole frame."""
+        `stage`: "whole" reads by text detection over the whole frame only (codes
+        never from the code boxes alone, plates past the rows and boxes); "cheap" (a
+        plate lane) returns an `unsettled` FrameReads where rows and plate boxes
+        settle nothing."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
-        if self.plates_only and stage != "rest":
+        if self.plates_only and stage != "whole":
             settled = self.settled_plates(image, view)
             if settled is not None:
                 return FrameReads(settled, [], [])
             if stage == "cheap":
                 return FrameReads([], [], [], unsettled=True)
         box_codes: list[codes.CodeCandidate] | None = None
-        if self.codes_first and not whole:
+        if self.codes_first and stage != "whole":
             boxed, box_codes = self.codes_in_boxes(image, view)
             if boxed is not None:
                 return boxed
@@ -675,7 +678,7 @@ class LaneVision:
             # A container code (or its size-type code) is not also a plate.
             taken = {c.code for c in containers} | {c.size_type for c in containers if c.size_type}
             plates = [p for p in plates if not any(p.text in code for code in taken)]
-            if containers:
+            if containers and plates:
                 plates = self.plates_boxed(image, plates)
         return FrameReads(plates, containers, candidates)
 
@@ -689,7 +692,7 @@ class LaneVision:
         plates stay as read."""
         if self.detector is None:
             return plates
-        boxes = [r.box for r in self.regions(image) if r.kind == "plate"]
+        boxes = [r.box for r in self.plate_regions(image)]
         return [p for p in plates if any(iou(p.box, box) > 0 for box in boxes)]
 
     def container_reads(
@@ -867,23 +870,18 @@ class LaneVision:
         ../shared/data, 15 of the 24 frames over six versions of each photo; bench
         vision, "approaching" bursts). Where no frame of a view settled, all its
         frames are read whole, as one frame alone is."""
+        unsettled = [i for i, seen in enumerate(reads) if seen is not None and seen.unsettled]
         settled_views = {
             frame.view
-            for frame, seen in zip(frames, reads, strict=True)
-            if seen is not None and not seen.unsettled
+            for i, (frame, seen) in enumerate(zip(frames, reads, strict=True))
+            if seen is not None and i not in unsettled
         }
-        again = [
-            i
-            for i, seen in enumerate(reads)
-            if seen is not None and seen.unsettled and frames[i].view not in settled_views
-        ]
-        self.stats["frames_left_unread"] += sum(
-            1 for seen in reads if seen is not None and seen.unsettled
-        ) - len(again)
+        again = [i for i in unsettled if frames[i].view not in settled_views]
+        self.stats["frames_left_unread"] += len(unsettled) - len(again)
         if not again:
             return reads
         reads = list(reads)
-        rest = self.read_frames([frames[i] for i in again], stage="rest")
+        rest = self.read_frames([frames[i] for i in again], stage="whole")
         for i, seen in zip(again, rest, strict=True):
             reads[i] = seen
         return reads
@@ -912,38 +910,31 @@ class LaneVision:
         if not again:
             return reads
         self.stats["code_views_read_whole"] += len(again)
-        whole = self.read_frames([frames[i] for i in again], whole=True)
+        whole = self.read_frames([frames[i] for i in again], stage="whole")
         reads = list(reads)
         # Read whole, a view still has the codes its boxes showed (`with_code_boxes`).
         for i, seen in zip(again, whole, strict=True):
             reads[i] = seen or reads[i]
         return reads
 
-    def read_frames(
-        self, frames: Sequence[Frame], whole: bool = False, stage: Stage = "all"
-    ) -> list[FrameReads | None]:
+    def read_frames(self, frames: Sequence[Frame], stage: Stage = "all") -> list[FrameReads | None]:
         """Each frame's reads in order (None for a frame that is not an image)."""
         workers = self.config.view_workers
         if workers < 2 or len(frames) < 2:
-            return [self.read_or_skip(frame, whole, stage) for frame in frames]
+            return [self.read_or_skip(frame, stage) for frame in frames]
         with ThreadPoolExecutor(min(workers, len(frames))) as pool:
-            read = partial(self.read_on_a_free_worker, whole=whole, stage=stage)
-            return list(pool.map(read, frames))
+            return list(pool.map(partial(self.read_on_a_free_worker, stage=stage), frames))
 
-    def read_on_a_free_worker(
-        self, frame: Frame, whole: bool = False, stage: Stage = "all"
-    ) -> FrameReads | None:
+    def read_on_a_free_worker(self, frame: Frame, stage: Stage = "all") -> FrameReads | None:
         worker = self._workers.get()
         try:
-            return worker.read_or_skip(frame, whole, stage)
+            return worker.read_or_skip(frame, stage)
         finally:
             self._workers.put(worker)
 
-    def read_or_skip(
-        self, frame: Frame, whole: bool = False, stage: Stage = "all"
-    ) -> FrameReads | None:
+    def read_or_skip(self, frame: Frame, stage: Stage = "all") -> FrameReads | None:
         try:
-            return self.read_frame(frame.image, frame.view, whole, stage)
+            return self.read_frame(frame.image, frame.view, stage)
         except ImageError as err:
             log.warning("view %s: frame skipped: %s", frame.view, err)
             return None

@@ -532,7 +532,7 @@ def test_a_view_whose_code_boxes_settle_nothing_is_read_whole(
     seen = container_camera.read_frame(painted, "side")
     assert container_camera.stats["code_fallbacks"] == before + 1
     assert not seen.boxed and seen.containers == []
-    assert not container_camera.read_frame(scene.image, "side", whole=True).boxed
+    assert not container_camera.read_frame(scene.image, "side", stage="whole").boxed
 
 
 @pytest.fixture(scope="module")
