@@ -84,7 +84,11 @@ REGION_FORMATS: dict[str, tuple[PlateFormat, ...]] = {
     # can be enforced, so a US read is taken as read (with the O/0 rule below).
     "us": (
         *(serial_shape("us", shape, cost=0.15) for shape in US_SERIAL_SHAPES),
-        plate_format("us", "any", r"[A-Z0-9]{3,7}", specific=False, cost=0.15),
+        plate_format("us", "any", r"[A-Z0-9]{5,7}", specific=False, cost=0.15),
+        # Three or four characters: a vanity or low-number plate, but also what a
+        # plate carries beside its registration (a sticker's year or month, a
+        # county or dealer number), so it ranks behind a longer read of the frame.
+        plate_format("us", "short", r"[A-Z0-9]{3,4}", specific=False, cost=0.4),
     ),
     "br": (
         plate_format("br", "LLL NNNN", r"[A-Z]{3}[0-9]{4}"),

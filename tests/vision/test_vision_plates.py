@@ -240,6 +240,10 @@ def test_us_serial_shapes_name_a_read_but_do_not_bend_it() -> None:
     assert found is not None and (found.format_name, found.specific) == ("DLLLDDD", False)
     assert found.cost == interpret("QUILLS", US).cost  # type: ignore[union-attr]
     assert interpret("QUILLS", US).format_name == "any"  # type: ignore[union-attr]
+    # three or four characters: a plate, or a sticker's year beside one
+    short = interpret("2006", US)
+    assert short is not None and short.format_name == "short"
+    assert short.cost > found.cost
     # a serial shape is no better than a catch-all against another region's swaps
     assert text_of("0EL1145", formats_for(["us", "br"])) == "OEL1145"
 

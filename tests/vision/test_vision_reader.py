@@ -156,6 +156,21 @@ def test_a_word_is_not_a_plate_beside_an_issued_plate() -> None:
     assert [p.text for p in vision.plates_in([dealer], image, "front")] == ["CARBRA"]
 
 
+def test_a_stickers_year_ranks_behind_the_registration(us_lane: LaneVision) -> None:
+    # Real US plate crops: the registration sticker's year (`2006`, `1896`) was read
+    # as surely as the plate beside it, and came first. Three or four characters fit
+    # the US catch-all only weakly: alone, such a read is still a plate.
+    image = np.zeros((160, 320, 3), np.uint8)
+    sticker = TextLine("2006", 0.99, (240, 105, 265, 125))
+    vanity = TextLine("QUILLS", 0.98, (6, 20, 220, 108))
+    serial = TextLine("887ZFB", 0.98, (6, 20, 220, 108))
+    for plate in (vanity, serial):
+        reads = us_lane.plates_in([sticker, plate], image, "front")
+        assert [p.text for p in reads] == [plate.text, "2006"]
+        assert reads[0].confidence > reads[1].confidence
+    assert [p.text for p in us_lane.plates_in([sticker], image, "front")] == ["2006"]
+
+
 def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
     rng = np.random.default_rng(21)
     container = render_container_scene(rng, vertical=False)
