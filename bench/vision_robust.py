@@ -51,6 +51,31 @@ def plate_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
+def harder_rows() -> list[str]:
+    """The plate lane over `HARDER_CHANGES`, with every region on (the default) and with
+    the set's own region only (a site lists the regions its traffic comes from)."""
+    from vision.evaluate import HARDER_CHANGES, evaluate_changed
+
+    rows = []
+    for region in PLATE_SETS:
+        source = SHARED_DATA / f"plates_openalpr_{region}"
+        if not source.exists():
+            continue
+        for label, regions in (("all regions", ["us", "eu", "br"]), ("its own", [region])):
+            vision = lane_vision(read_containers=False, regions=regions)
+            tallies = evaluate_changed(source, vision, changes=HARDER_CHANGES)
+            read = [t.correct_folded if region == "eu" else t.correct for t in tallies.values()]
+            items = sum(t.items for t in tallies.values())
+            per_change = " / ".join(
+                f"{100 * r / max(t.items, 1):.0f}"
+                for r, t in zip(read, tallies.values(), strict=True)
+            )
+            rows.append(f"| {region} | {label} | {per_change} | {100 * sum(read) / items:.1f} |")
+            print(rows[-1], flush=True)
+            del vision
+    return rows
+
+
 def burst_rows() -> list[str]:
     """Each photo's five versions read as one burst of a plate lane (`read_burst`).
 
@@ -134,9 +159,11 @@ def main() -> None:
         }
     )
     bursts = burst_rows()
-    from vision.evaluate import CHANGES
+    harder = harder_rows()
+    from vision.evaluate import CHANGES, HARDER_CHANGES
 
     changes = " / ".join(CHANGES)
+    harder_changes = " / ".join(HARDER_CHANGES)
     body = f"""
 Command: `{COMMAND}` (data: `../shared/data`; scoring by `vision.evaluate`).
 Each photo is read as shipped and after four changes a camera or encoder makes
@@ -156,6 +183,17 @@ names another (`precision: auto` runs as {runtime_label(precision="auto")} here)
 | set | photos | plate among the burst's reads % | the burst's strongest read is it % |
 |---|---|---|---|
 {chr(10).join(bursts)}
+
+### Plates: harder changes (`classic`, plate lane), every region on or the set's own
+
+Each photo turned 5° either way, blurred (Gaussian σ 1.2 px), darker (gamma 1.8),
+brighter (gamma 0.55), with sensor noise (σ 8), sheared 0.15 and scaled 0.6
+(`vision.evaluate.HARDER_CHANGES`; `corridor vision eval DIR --harder`): where the
+reading breaks, not what to expect on the whole.
+
+| set | regions | {harder_changes} (%) | all % |
+|---|---|---|---|
+{chr(10).join(harder)}
 
 ### Containers (`containers_marsa`, text detection at 960 px)
 

@@ -225,13 +225,57 @@ CHANGES: dict[str, Change] = {
 }
 
 
+def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    """The frame turned about its middle (a camera rolled a little, a plate hung askew);
+    the corners filled from the edge, as a wider frame would show them."""
+    h, w = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def sheared(image: np.ndarray, slant: float) -> np.ndarray:
+    """Rows shifted along by `slant` per pixel down: a plate seen from the side."""
+    h, w = image.shape[:2]
+    shear = np.array([[1, slant, -slant * h / 2], [0, 1, 0]], np.float32)
+    return cv2.warpAffine(image, shear, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def gamma(image: np.ndarray, exponent: float) -> np.ndarray:
+    """Exposure: above 1 darker (dusk, a shaded lane), below 1 brighter (glare)."""
+    table = np.array([255 * (i / 255) ** exponent for i in range(256)]).round().astype(np.uint8)
+    return cv2.LUT(image, table)
+
+
+def noisy(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Sensor noise at night; seeded, so a run is repeatable."""
+    noise = np.random.default_rng(0).normal(0, sigma, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+# What a lane's camera meets beyond CHANGES: a tilted plate, motion or focus blur, dusk
+# and glare, noise, an oblique view, a plate half as many pixels tall. Read rates over
+# these are lower; they show where the reading breaks, not what to expect on the whole.
+HARDER_CHANGES: dict[str, Change] = {
+    "rotated +5°": lambda image: rotated(image, 5),
+    "rotated -5°": lambda image: rotated(image, -5),
+    "blurred": lambda image: cv2.GaussianBlur(image, (0, 0), 1.2),
+    "darker": lambda image: gamma(image, 1.8),
+    "brighter": lambda image: gamma(image, 0.55),
+    "noise": lambda image: noisy(image, 8),
+    "sheared": lambda image: sheared(image, 0.15),
+    "scale 0.6": lambda image: scaled(image, 0.6),
+}
+
+
 def evaluate_changed(
     folder: Path,
     vision: LaneVision,
     progress: Callable[[Iterator[str], int], Iterator[str]] = lambda it, n: it,
+    changes: dict[str, Change] = CHANGES,
 ) -> dict[str, Tally]:
-    """`evaluate` on `folder` as it is and after each of CHANGES."""
-    return {name: evaluate(folder, vision, progress, change) for name, change in CHANGES.items()}
+    """`evaluate` on `folder` after each of `changes` (CHANGES: as it is, and after
+    what any camera or encoder does)."""
+    return {name: evaluate(folder, vision, progress, change) for name, change in changes.items()}
 
 
 def overall(tallies: dict[str, Tally]) -> dict[str, Any]:

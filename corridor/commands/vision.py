@@ -172,11 +172,18 @@ def read(
     "scaled 0.85 and 1.2, cut 3 %) and give the figures per change and over all: what "
     "to expect on images the system has not seen.",
 )
+@click.option(
+    "--harder",
+    is_flag=True,
+    help="Read every image after harder changes instead (turned 5 degrees either way, "
+    "blurred, darker, brighter, noisy, sheared, scaled 0.6): where the reading breaks.",
+)
 @with_common
 def evaluate(
     folder: Path,
     as_json: bool,
     changes: bool,
+    harder: bool,
     detector: str,
     plates_only: bool,
     codes_only: bool,
@@ -189,7 +196,7 @@ def evaluate(
     from rich.console import Console
     from rich.progress import Progress
 
-    from vision.evaluate import LabelError, evaluate_changed, overall
+    from vision.evaluate import CHANGES, HARDER_CHANGES, LabelError, evaluate_changed, overall
     from vision.evaluate import evaluate as run
 
     vision = lane_vision(
@@ -204,9 +211,11 @@ def evaluate(
                 yield name
                 bar.advance(task)
 
-    if changes:
+    if changes or harder:
         try:
-            tallies = evaluate_changed(folder, vision, progress)
+            tallies = evaluate_changed(
+                folder, vision, progress, HARDER_CHANGES if harder else CHANGES
+            )
         except LabelError as err:
             raise click.ClickException(str(err)) from err
         per_change = {name: t.figures() for name, t in tallies.items()}

@@ -20,6 +20,7 @@ import pytest
 from vision import containers as codes
 from vision.config import VisionConfig
 from vision.errors import ImageError
+from vision.evaluate import HARDER_CHANGES
 from vision.iso6346 import is_size_type, is_valid_code
 from vision.ocr import LINE_MIN_WIDTH
 from vision.plates import normalize
@@ -400,6 +401,11 @@ def test_cli_eval_scores_a_labelled_folder(tmp_path: Path) -> None:
     assert out["overall"]["items"] == 5 * 3 and out["overall"]["unreadable_files"] == 5
     hits = sum(round(f["read_rate_pct"] * f["items"] / 100) for f in out["changes"].values())
     assert out["overall"]["read_rate_pct"] == pytest.approx(100 * hits / 15, abs=0.1)
+    harder = run_cli("vision", "eval", str(tmp_path), "--regions", "br", "--harder", "--json")
+    assert harder.returncode == 0, harder.stderr
+    out = json.loads(harder.stdout)
+    assert list(out["changes"]) == list(HARDER_CHANGES)
+    assert out["overall"]["items"] == len(HARDER_CHANGES) * 3
 
 
 @pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (5, "us")])
