@@ -16,7 +16,10 @@ class VisionConfig(BaseModel):
     regions: list[str] = Field(
         default=["us", "eu", "br"],
         description="Plate regions whose formats are accepted (us, eu, br); where two "
-        "regions fit a read equally well, the one listed first wins: list your own first.",
+        "regions fit a read equally well, the one listed first wins: list your own first, "
+        "and only those your traffic comes from (with every region on, a plate read a "
+        "character short may fit another region's shape: a Brazilian `OZG3580` as the "
+        "German-shaped `ZG3580`).",
     )
     plate_patterns: list[str] = Field(
         default=[],
