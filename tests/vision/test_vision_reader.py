@@ -22,10 +22,12 @@ from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.evaluate import HARDER_CHANGES
 from vision.iso6346 import is_size_type, is_valid_code
+from vision.localise import character_row, to_gray
 from vision.ocr import LINE_MIN_WIDTH
 from vision.plates import normalize
 from vision.reader import (
     MIN_CHAR_HEIGHT,
+    ROW_MARGINS,
     ContainerRead,
     Frame,
     LaneVision,
@@ -170,6 +172,41 @@ def test_a_stickers_year_ranks_behind_the_registration(us_lane: LaneVision) -> N
         assert [p.text for p in reads] == [plate.text, "2006"]
         assert reads[0].confidence > reads[1].confidence
     assert [p.text for p in us_lane.plates_in([sticker], image, "front")] == ["2006"]
+
+
+@pytest.mark.parametrize(("seed", "lost"), [(8, "I"), (12, "T")])
+def test_a_row_short_of_its_plate_box_is_read_across_the_box(
+    us_lane: LaneVision, seed: int, lost: str
+) -> None:
+    # A rendered Brazilian plate whose row is cut one character short at the left, as
+    # the row finder cuts a tilted plate: the rest is read surely, and fits the German
+    # shape. Read across the detector's plate box, the plate is whole again.
+    scene = render_plate_scene(np.random.default_rng(seed), region="br")
+    image, plate = scene.image, scene.objects[0]
+    row = character_row(to_gray(image), plate.box)
+    assert row is not None
+    pitch = (row.box[2] - row.box[0]) / len(plate.text)
+    cut = replace(row, box=(int(row.box[0] + pitch), *row.box[1:]))
+    short = us_lane.read_line(image, cut.with_margin(*ROW_MARGINS[0], image.shape))
+    assert short is not None and lost + short.text == plate.text
+    assert [line.text for line in us_lane.completed(image, cut, [short])] == [plate.text]
+    # A whole row's read is left as it is.
+    whole = us_lane.read_line(image, row.with_margin(*ROW_MARGINS[0], image.shape))
+    assert whole is not None and us_lane.completed(image, row, [whole]) == [whole]
+
+
+def test_a_read_across_the_box_must_add_one_sure_character_and_a_shape(
+    us_lane: LaneVision,
+) -> None:
+    def line(text: str, prob: float = 0.99) -> TextLine:
+        return TextLine(text, prob, (0, 0, 10, 10), tuple({c: prob} for c in text))
+
+    assert us_lane.restores_a_character(line("OZG3580"), "ZG3580")  # Brazil's shape
+    assert not us_lane.restores_a_character(line("OZG3580", 0.9), "ZG3580")  # unsure
+    assert not us_lane.restores_a_character(line("OZG35801"), "ZG3580")  # two more
+    assert not us_lane.restores_a_character(line("OZC3580"), "ZG3580")  # another read
+    # a US plate's graphic read as a letter: German-shaped either way, nothing gained
+    assert not us_lane.restores_a_character(line("LYBW23"), "YBW23")
 
 
 def test_burst_fuses_views_and_votes_plates(vision: LaneVision) -> None:
