@@ -28,6 +28,15 @@ CONTAINER_HEADER = (
 )
 
 
+def change_rates(region: str, tallies: dict[str, Any]) -> tuple[str, float]:
+    """Each change's plate read rate ("a / b / ...") and the rate over all of them; EU
+    with O/0 folded (its labels mix them)."""
+    read = [t.correct_folded if region == "eu" else t.correct for t in tallies.values()]
+    items = [t.items for t in tallies.values()]
+    per_change = " / ".join(f"{100 * r / max(n, 1):.0f}" for r, n in zip(read, items, strict=True))
+    return per_change, 100 * sum(read) / max(sum(items), 1)
+
+
 def plate_rows(options: dict[str, dict[str, Any]]) -> list[str]:
     from vision.evaluate import evaluate_changed
 
@@ -38,15 +47,8 @@ def plate_rows(options: dict[str, dict[str, Any]]) -> list[str]:
             source = SHARED_DATA / f"plates_openalpr_{region}"
             if not source.exists():
                 continue
-            per_change, hits, items = [], 0, 0
-            for tally in evaluate_changed(source, vision).values():
-                read = tally.correct_folded if region == "eu" else tally.correct
-                per_change.append(f"{100 * read / max(tally.items, 1):.0f}")
-                hits += read
-                items += tally.items
-            rows.append(
-                f"| {label} | {region} | {' / '.join(per_change)} | {100 * hits / items:.1f} |"
-            )
+            per_change, overall = change_rates(region, evaluate_changed(source, vision))
+            rows.append(f"| {label} | {region} | {per_change} | {overall:.1f} |")
             print(rows[-1], flush=True)
     return rows
 
@@ -64,13 +66,8 @@ def harder_rows() -> list[str]:
         for label, regions in (("all regions", ["us", "eu", "br"]), ("its own", [region])):
             vision = lane_vision(read_containers=False, regions=regions)
             tallies = evaluate_changed(source, vision, changes=HARDER_CHANGES)
-            read = [t.correct_folded if region == "eu" else t.correct for t in tallies.values()]
-            items = sum(t.items for t in tallies.values())
-            per_change = " / ".join(
-                f"{100 * r / max(t.items, 1):.0f}"
-                for r, t in zip(read, tallies.values(), strict=True)
-            )
-            rows.append(f"| {region} | {label} | {per_change} | {100 * sum(read) / items:.1f} |")
+            per_change, overall = change_rates(region, tallies)
+            rows.append(f"| {region} | {label} | {per_change} | {overall:.1f} |")
             print(rows[-1], flush=True)
             del vision
     return rows

@@ -521,12 +521,19 @@ def fits_as_read(fmt: PlateFormat, text: str, zero_regions: set[str]) -> bool:
     )
 
 
+def enforced_fits(
+    text: str, formats: Sequence[PlateFormat], letter_o_is_zero: Iterable[str]
+) -> set[str]:
+    """The enforced shapes (`specific`: site, EU, BR) `text` fits as read, by name."""
+    zero = set(letter_o_is_zero)
+    return {f"{f.region} {f.name}" for f in formats if f.specific and fits_as_read(f, text, zero)}
+
+
 def fits_enforced(
     text: str, formats: Sequence[PlateFormat], letter_o_is_zero: Iterable[str]
 ) -> bool:
     """Whether `text` fits an enforced shape (`specific`: site, EU, BR) as read."""
-    zero = set(letter_o_is_zero)
-    return any(f.specific and fits_as_read(f, text, zero) for f in formats)
+    return bool(enforced_fits(text, formats, letter_o_is_zero))
 
 
 def shape_rank(

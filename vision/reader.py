@@ -31,7 +31,7 @@ from vision.localise import CharacterRow, character_row, iou, plate_rows, to_gra
 from vision.ocr import TextSpotter
 from vision.plates import (
     PlateText,
-    fits_as_read,
+    enforced_fits,
     fits_enforced,
     formats_for,
     fuse_choices,
@@ -422,17 +422,8 @@ class LaneVision:
             len(text) == len(first) + 1
             and (text.startswith(first) or text.endswith(first))
             and self.sure_of_every_glyph(across)
-            and bool(self.enforced_shapes(text) - self.enforced_shapes(first))
+            and bool(self.enforced_fits(text) - self.enforced_fits(first))
         )
-
-    def enforced_shapes(self, text: str) -> set[str]:
-        """The names of the lane's enforced shapes (site, EU, BR) `text` fits as read."""
-        zero = set(self.config.letter_o_is_zero)
-        return {
-            f"{f.region} {f.name}"
-            for f in self.formats
-            if f.specific and fits_as_read(f, text, zero)
-        }
 
     def sure_of_every_glyph(self, line: TextLine) -> bool:
         """Whether the recogniser gave each character of a read at least
@@ -503,6 +494,10 @@ class LaneVision:
             self.stats["shaped_lines"] += 1
             out.append(TextLine(text, round(sum(probs) / len(probs), 5), line.box, again.chars))
         return out
+
+    def enforced_fits(self, text: str) -> set[str]:
+        """The lane's enforced shapes `text` fits as read (`plates.enforced_fits`)."""
+        return enforced_fits(text, self.formats, self.config.letter_o_is_zero)
 
     def enforced_shape(self, text: str) -> bool:
         """Whether a read fits one of the lane's enforced shapes (site, EU, BR)."""
