@@ -680,17 +680,35 @@ def test_a_lane_let_go_frees_its_models_at_once() -> None:
 
 def test_char_choices_are_each_read_glyphs_likeliest_classes_in_order(vision: LaneVision) -> None:
     """The per-glyph choices (found by one argmax per rank) match a full sort of the
-    recogniser's last output at the time steps that emitted a character."""
-    scene = render_plate_scene(np.random.default_rng(5), region="eu")
+    recogniser's output at the time steps that emitted a character."""
+    alone = vision.spotter._alone
+    assert alone is not None
+    probs = np.random.default_rng(3).random((6, len(alone._characters))).astype(np.float32)
+    got = alone.choices(probs.copy())
+    assert len(got) == len(probs)
+    for choices, step in zip(got, probs, strict=True):
+        order = [i for i in np.argsort(-step)[:3] if i != 0]
+        assert list(choices) == [alone._characters[i] for i in order]
+        assert list(choices.values()) == [float(step[i]) for i in order]
+    step = probs[0].copy()
+    step[0] = 2.0  # the blank among the likeliest is no choice
+    assert len(alone.choices(step[None])[0]) == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5, 8])
+def test_a_crop_read_alone_is_the_engines_own_read(vision: LaneVision, seed: int) -> None:
+    """`recognise_chars` skips the engine's pipeline but reads as the engine does: the
+    same text and score, for a plate, a crop under the engine's 30 px minimum (which
+    it scales up first) and a crop with nothing to read."""
+    scene = render_plate_scene(np.random.default_rng(seed))
     x1, y1, x2, y2 = scene.objects[0].box
-    text, _, chars = vision.spotter.recognise_chars(scene.image[y1:y2, x1:x2])
-    keeper = vision.spotter._outputs
-    assert keeper is not None and keeper._last is not None and len(chars) == len(text) > 0
-    probs = keeper._last[0]
-    best = probs.argmax(axis=1)
-    emitted = np.flatnonzero((best != 0) & np.r_[True, best[1:] != best[:-1]])
-    for got, step in zip(chars, emitted, strict=True):
-        order = [i for i in np.argsort(-probs[step])[:3] if i != 0]
-        assert list(got) == [keeper._characters[i] for i in order]
-        assert list(got.values()) == [float(probs[step, i]) for i in order]
-    assert "".join(next(iter(c)) for c in chars) == text  # the likeliest first, as read
+    plate = scene.image[y1:y2, x1:x2]
+    small = cv2.resize(plate, (max(8, plate.shape[1] // 3), max(8, plate.shape[0] // 3)))
+    blank = np.full((40, 120, 3), 200, np.uint8)
+    engine = vision.spotter._engine
+    for crop in (plate, small, blank):
+        text, score, chars = vision.spotter.recognise_chars(crop)
+        own = engine(crop, use_det=False, use_cls=False, use_rec=True)
+        assert (text, score) == (str(own.txts[0]), float(own.scores[0]))
+        assert len(chars) == len(text)
+        assert "".join(max(c, key=c.__getitem__) for c in chars) == text
