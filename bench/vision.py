@@ -429,6 +429,7 @@ def main() -> None:
         "classic, 2 runtime threads": {"detector": "classic", "threads": 2},
         "ocr det 960, detected lines padded to 320": {"detector": "ocr", "rec_min_width": 320},
         "classic 2 rows": {"detector": "classic", "classic_max_rows": 2},
+        "classic 4 rows (the default before 2026-12-07 17:00)": {"classic_max_rows": 4},
     }
     # Container codes need text detection over the whole frame; `classic` (the
     # default) also reads the plate rows first, whose plates stand in for the lines'.

@@ -49,7 +49,7 @@ class VisionConfig(BaseModel):
         "regions first and reads only those (faster, less accurate: see docs).",
     )
     classic_max_rows: int = Field(
-        default=4,
+        default=3,
         ge=1,
         description="`classic`: candidate plate rows recognised before falling back to "
         "full text detection.",
