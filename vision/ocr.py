@@ -250,10 +250,12 @@ class _ReadsAlone:
         ratio = max(width / height, image.shape[1] / image.shape[0])
         probs = np.asarray(self._rec.session(self._rec.resize_norm_img(image, ratio)[None]))[0]
         best = probs.argmax(axis=1)
+        # A time step emits its class unless it is the blank (0) or repeats the step before.
         emitted = np.flatnonzero((best != 0) & np.r_[True, best[1:] != best[:-1]])
         text = "".join(self._characters[i] for i in best[emitted])
         if not text:
             return "", 0.0, ()
+        # The engine rounds each emitted step's probability, then their mean.
         sure = [round(p, 5) for p in probs[emitted, best[emitted]].tolist()]
         score = float(np.mean(sure).round(5))
         chars = self.choices(probs[emitted])
