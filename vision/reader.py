@@ -341,39 +341,49 @@ class LaneVision:
             if row.char_height < MIN_CHAR_HEIGHT:
                 self.stats["rows_too_small"] += 1
                 continue  # still one of the rows tried: a frame of small text ends sooner
-            box = row.with_margin(*ROW_MARGINS[0], image.shape)
-            line = self.read_line(image, box)
-            if line is None:
-                continue
-            first = self.plate_shown(line, image, view, in_plate)
-            if first is None:
-                continue
-            if (
-                self.sure_of_every_glyph(line)
-                and self.shape_rank(first.text) is not None
-                and first.confidence >= self.config.classic_min_confidence
-                and not self.plate_is_elsewhere(line, row.box, image)
-            ):
-                self.stats["classic_sure"] += 1
-                return self.plates_in(self.completed(image, row, [line]), image, view)
-            again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
-            fused = self.fused_row(line, again) if again is not None else None
-            if (
-                fused is not None
-                and self.strong_plate(fused, image, view, in_plate)
-                and not self.plate_is_elsewhere(fused, row.box, image)
-            ):
-                self.stats["classic_fused"] += 1
-                return self.plates_in(self.completed(image, row, [fused]), image, view)
-            second = self.plate_shown(again, image, view, in_plate) if again else None
-            if (
-                again is not None
-                and second is not None
-                and second.text == first.text
-                and max(first.confidence, second.confidence) >= self.config.classic_min_confidence
-                and not self.plate_is_elsewhere(line, row.box, image)
-            ):
-                return self.plates_in(self.completed(image, row, [line, again]), image, view)
+            lines = self.settling_reads(image, row, in_plate, view)
+            if lines is not None:
+                return self.plates_in(self.completed(image, row, lines), image, view)
+        return None
+
+    def settling_reads(
+        self, image: np.ndarray, row: CharacterRow, in_plate: bool, view: str
+    ) -> list[TextLine] | None:
+        """The reads of `row` that settle the frame (`classic_plates`): a sure first
+        read, the two reads fused per glyph, or two reads that agree; None otherwise."""
+        line = self.read_line(image, row.with_margin(*ROW_MARGINS[0], image.shape))
+        if line is None:
+            return None
+        first = self.plate_shown(line, image, view, in_plate)
+        if first is None:
+            return None
+        if (
+            self.sure_of_every_glyph(line)
+            and self.shape_rank(first.text) is not None
+            and first.confidence >= self.config.classic_min_confidence
+            and not self.plate_is_elsewhere(line, row.box, image)
+        ):
+            self.stats["classic_sure"] += 1
+            return [line]
+        again = self.read_line(image, row.with_margin(*ROW_MARGINS[1], image.shape))
+        if again is None:
+            return None
+        fused = self.fused_row(line, again)
+        if (
+            fused is not None
+            and self.strong_plate(fused, image, view, in_plate)
+            and not self.plate_is_elsewhere(fused, row.box, image)
+        ):
+            self.stats["classic_fused"] += 1
+            return [fused]
+        second = self.plate_shown(again, image, view, in_plate)
+        if (
+            second is not None
+            and second.text == first.text
+            and max(first.confidence, second.confidence) >= self.config.classic_min_confidence
+            and not self.plate_is_elsewhere(line, row.box, image)
+        ):
+            return [line, again]
         return None
 
     def completed(
@@ -400,14 +410,14 @@ class LaneVision:
         if self.detector is None or len(first) > SHORT_READ:
             return lines
         x1, _, x2, _ = row.box
+        _, top, _, bottom = row.with_margin(*ROW_MARGINS[0], image.shape)
         for box in self.sure_plates(image):
             room = max(x1 - box[0], box[2] - x2) / row.char_height
             if iou(row.box, box) <= 0 or room < PLATE_ROOM:
                 continue
             self.stats["rows_read_across_the_box"] += 1
-            band = row.with_margin(*ROW_MARGINS[0], image.shape)
             across = self.read_line(
-                image, (max(0, box[0]), band[1], min(image.shape[1], box[2]), band[3])
+                image, (max(0, box[0]), top, min(image.shape[1], box[2]), bottom)
             )
             if across is not None and self.restores_a_character(across, first):
                 self.stats["rows_completed"] += 1
