@@ -10,6 +10,7 @@ import pytest
 
 from vision.config import VisionConfig
 from vision.localise import best_row, character_row, coarse_boxes, iou, plate_rows
+from vision.plates import normalize
 from vision.reader import LaneVision, PlateRead
 from vision.synth import render_container_scene, render_plate_scene
 from vision.text import Box, TextLine
@@ -273,7 +274,7 @@ def test_the_plate_boxes_are_read_again_wider_when_the_tight_crop_settles_nothin
     monkeypatch.setattr(vision, "regions", lambda _image: [Region("plate", 0.8, plate)])
     widths: list[int] = []
 
-    def spot_in(_image: np.ndarray, box: Box) -> list[TextLine]:
+    def spot_in(_image: np.ndarray, box: Box, _det_side: int = 0) -> list[TextLine]:
         widths.append(box[2] - box[0])
         # The tight box cuts the plate's first letters off; the wider one holds it all.
         return [TextLine("291" if len(widths) == 1 else "RK291AT", 0.97, plate)]
@@ -286,6 +287,33 @@ def test_the_plate_boxes_are_read_again_wider_when_the_tight_crop_settles_nothin
     widths.clear()
     monkeypatch.setattr(vision, "spot_in", lambda *_a: widths.append(0) or [])
     assert vision.plates_in_boxes(image, "v") is None and len(widths) == len(PLATE_BOX_MARGINS)
+
+
+def test_a_small_plate_box_is_scaled_up_for_text_detection_and_read_in_frame_pixels(
+    plates_only: LaneVision, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vision.reader import PLATE_BOX_DET_SIDE
+
+    scene = render_plate_scene(np.random.default_rng(2), region="eu")
+    truth = scene.objects[0]
+    image = cv2.resize(scene.image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    x1, y1, x2, y2 = (v // 2 for v in truth.box)
+    box = (x1 - 6, y1 - 6, x2 + 6, y2 + 6)  # a plate box about 100 px wide
+    assert max(box[2] - box[0], box[3] - box[1]) < PLATE_BOX_DET_SIDE
+    seen: list[tuple[int, ...]] = []
+    spot = plates_only.spotter.spot
+    monkeypatch.setattr(
+        plates_only.spotter, "spot", lambda crop: seen.append(crop.shape) or spot(crop)
+    )
+    lines = plates_only.spot_in(image, box, PLATE_BOX_DET_SIDE)
+    assert max(seen[-1][:2]) == PLATE_BOX_DET_SIDE  # the detector saw the crop scaled up
+    read = [line for line in lines if normalize(line.text) == truth.text]
+    assert read, (truth.text, [line.text for line in lines])
+    lx1, ly1, lx2, ly2 = read[0].box  # back in frame pixels: inside the box, on the plate
+    assert box[0] <= lx1 < lx2 <= box[2] and box[1] <= ly1 < ly2 <= box[3]
+    assert iou(read[0].box, (x1, y1, x2, y2)) > 0.3
+    plates_only.spot_in(image, box)  # without a side, the crop goes as it is
+    assert seen[-1] == (box[3] - box[1], box[2] - box[0], 3)
 
 
 def test_a_frame_no_row_settles_is_read_in_the_detectors_plate_boxes_first(
