@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from vision.config import VisionConfig
-from vision.localise import best_row, character_row, coarse_boxes, iou, plate_rows
+from vision.localise import (
+    FILLED_FRAME_CHARS,
+    best_row,
+    character_row,
+    coarse_boxes,
+    frame_row,
+    iou,
+    plate_rows,
+    row_in,
+)
 from vision.plates import normalize
 from vision.reader import LaneVision, PlateRead
 from vision.synth import render_container_scene, render_plate_scene
@@ -98,6 +107,34 @@ def test_plate_rows_find_rendered_plates(seed: int, region: str) -> None:
     assert any(overlaps(r.box, scene.objects[0].box) for r in rows[:4]), (rows, scene.objects)
 
 
+def plate_crop(seed: int, region: str) -> tuple[np.ndarray, str]:
+    """A rendered plate cut out with 4 px around it: a frame the plate fills."""
+    scene = render_plate_scene(np.random.default_rng(seed), region=region)
+    x1, y1, x2, y2 = scene.objects[0].box
+    return scene.image[max(0, y1 - 4) : y2 + 4, max(0, x1 - 4) : x2 + 4].copy(), scene.objects[
+        0
+    ].text
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (7, "eu")])
+def test_a_frame_the_plate_fills_offers_its_own_row_across_its_width(
+    seed: int, region: str
+) -> None:
+    crop, _ = plate_crop(seed, region)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape
+    row = frame_row(gray)
+    assert row is not None and row.char_height >= FILLED_FRAME_CHARS * h
+    assert (row.box[0], row.box[2]) == (0, w) and 0 <= row.box[1] < row.box[3] <= h
+    # As tall in a frame three times as wide, the row spans too little of it.
+    wide = cv2.copyMakeBorder(gray, 0, 0, w, w, cv2.BORDER_REPLICATE)
+    assert row_in(wide, (0, 0, 3 * w, h)) is not None and frame_row(wide) is None
+    # A plate within a street scene is left to the coarse boxes.
+    image = street(3)
+    draw_plate(image, "RK291AT", 300, 380)
+    assert frame_row(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)) is None
+
+
 @pytest.fixture(scope="module")
 def plates_only() -> Iterator[LaneVision]:
     yield LaneVision(VisionConfig(regions=["eu", "br"], read_containers=False))
@@ -117,6 +154,22 @@ def test_classic_path_reads_rendered_plates_without_text_detection(
     read = next(p for p in seen.plates if p.text == scene.objects[0].text)
     assert overlaps(read.box, scene.objects[0].box)
     assert read.crop_jpeg.startswith(b"\xff\xd8")
+
+
+@pytest.mark.parametrize(("seed", "region"), [(1, "br"), (4, "eu")])
+def test_a_frame_the_plate_fills_is_settled_by_its_own_row(
+    seed: int, region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vision = LaneVision(NO_DETECTOR)
+    crop, text = plate_crop(seed, region)
+    seen = vision.read_frame(crop, view="front")
+    assert [p.text for p in seen.plates] == [text]
+    assert vision.stats["frame_rows"] == 1 and vision.stats["classic_rows"] == 1
+    assert vision.stats["classic_fallbacks"] == 0
+    # Without it, the coarse boxes find no row in such a frame: text detection reads it.
+    monkeypatch.setattr("vision.reader.frame_row", lambda _gray: None)
+    vision.read_frame(crop, view="front")
+    assert vision.stats["classic_rows"] == 1 and vision.stats["classic_fallbacks"] == 1
 
 
 def test_classic_path_falls_back_to_text_detection(plates_only: LaneVision) -> None:
