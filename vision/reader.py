@@ -73,7 +73,7 @@ PLATE_BOX_MARGINS = (0.1, 1.0)
 # in a plate box of 90x50 pixels it misreads or misses lines it finds in the whole
 # frame. Over the 1,218-frame scratch harness (every US, EU, BR and US-crop photo,
 # CHANGES and HARDER_CHANGES) 8 reads right that were wrong, 3 wrong that were right, and
-# 6 fewer frames left to the whole frame (see docs/vision.md, "Options compared").
+# 3 fewer frames left to the whole frame (see docs/vision.md, "Options compared").
 PLATE_BOX_DET_SIDE = 320
 # `classic`: a settled row's read of at most `SHORT_READ` characters that stops this far
 # (character heights) short of an end of the detector's sure plate box around it is read
@@ -589,7 +589,7 @@ class LaneVision:
         A frame the plate fills offers its own row first, across its width
         (`frame_row`): the coarse boxes take no blob that size for a plate, and such a
         frame went to text detection over the whole frame (over the 1,218-frame
-        scratch harness 17 more reads right, none wrong, and 218 frames left to the
+        scratch harness 17 more reads right, none wrong, and 221 frames left to the
         whole frame against 463). The localiser's first `LOCALISER_FIRST` rows come
         next: they settle most frames (≈ 5-18 ms). Only then is the detector asked
         (`classic_yolo`, ≈ 8 ms), and rows in its sure plate boxes come next: it finds
