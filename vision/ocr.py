@@ -239,7 +239,13 @@ class _ReadsAlone:
             getattr(rec, "resize_norm_img", None),
             getattr(rec, "session", None),
         )
-        if not all(callable(p) for p in parts) or not isinstance(characters, list):
+        shape = getattr(rec, "rec_image_shape", None)
+        if (
+            not all(callable(p) for p in parts)
+            or not isinstance(characters, list)
+            or shape is None
+            or len(shape) < 3
+        ):
             log.warning("the OCR engine's recogniser is not reachable: reads carry no choices")
             return None
         return cls(engine, rec, characters)

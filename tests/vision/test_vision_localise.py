@@ -110,10 +110,9 @@ def test_plate_rows_find_rendered_plates(seed: int, region: str) -> None:
 def plate_crop(seed: int, region: str) -> tuple[np.ndarray, str]:
     """A rendered plate cut out with 4 px around it: a frame the plate fills."""
     scene = render_plate_scene(np.random.default_rng(seed), region=region)
-    x1, y1, x2, y2 = scene.objects[0].box
-    return scene.image[max(0, y1 - 4) : y2 + 4, max(0, x1 - 4) : x2 + 4].copy(), scene.objects[
-        0
-    ].text
+    plate = scene.objects[0]
+    x1, y1, x2, y2 = plate.box
+    return scene.image[max(0, y1 - 4) : y2 + 4, max(0, x1 - 4) : x2 + 4].copy(), plate.text
 
 
 @pytest.mark.parametrize(("seed", "region"), [(1, "br"), (2, "eu"), (7, "eu")])
