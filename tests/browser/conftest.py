@@ -153,7 +153,11 @@ async def serve(
     await asyncio.wait_for(central.ingest.ready.wait(), 15)
     await asyncio.wait_for(central.monitoring.connected.wait(), 15)
     url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=url) as api:
+    # uvicorn closes an idle connection after 5 s, httpx keeps one 5 s: a request sent on
+    # a connection the server is closing fails with ReadError (a flaky test under load).
+    # The client lets its idle connections go first.
+    limits = httpx.Limits(keepalive_expiry=1.0)
+    async with httpx.AsyncClient(base_url=url, limits=limits) as api:
         try:
             yield Served(url, central, broker, gate_keys, api)
         finally:
