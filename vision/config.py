@@ -83,7 +83,7 @@ class VisionConfig(BaseModel):
         "sure of a plate elsewhere in it (≈ 10 ms on the frames such reads settle).",
     )
     classic_min_confidence: float = Field(
-        default=0.85,
+        default=0.84,
         ge=0,
         le=1,
         description="`classic`: a row ends the search when two reads of it (two crops) "
