@@ -169,15 +169,18 @@ class Pipeline:
                 receipt = Receipt(gate_id=gate_id, message_ids=ids[start : start + 1000])
                 await self._send(topics.gate_receipts(gate_id), receipt.to_json())
 
-    async def _send(self, topic: str, payload: bytes) -> None:
+    async def _send(self, topic: str, payload: bytes) -> bool:
+        """Publish; False where it could not be (logged: what caused it is stored, and
+        `publish` then withholds its receipt, so the gate box sends it again)."""
         if self.publisher is None:
             log.warning("not connected to the broker: %s not published", topic)
-            return
+            return False
         try:
             await self.publisher(topic, payload)
         except Exception as err:
-            # Stored already; the gate box resends until it sees a receipt.
             log.warning("publish to %s failed: %s", topic, err)
+            return False
+        return True
 
     # ----------------------------------------------------------------- decode
 
@@ -424,9 +427,14 @@ class Pipeline:
     # ----------------------------------------------------------------- publish
 
     async def publish(self, inbound: Inbound) -> None:
-        for topic, payload in inbound.outbound:
-            await self._send(topic, payload)
-        if inbound.receipt is not None:
+        """Send what a message caused, then queue its receipt, but only if all of it went
+        out. A passage whose decision could not be sent (the broker gone while a batch
+        was being handled) stays unreceipted, so its gate box resends it and the resend
+        gets the stored decision (`dedupe_passage`). Receipted anyway, the passage was
+        never resent and the lane waited for a decision that never came (a rehearsal
+        with the broker killed mid-scenario, on a loaded machine)."""
+        sent = [await self._send(topic, payload) for topic, payload in inbound.outbound]
+        if inbound.receipt is not None and all(sent):
             self._receipts[inbound.gate_id].append(inbound.receipt)
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_support import BACKENDS, SITE_GATES, Live, central_settings, start_central
+from central_support import (
+    BACKENDS,
+    SITE_GATES,
+    Live,
+    Running,
+    central_settings,
+    start_central,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 
@@ -17,12 +24,18 @@ from central.tables import DecisionRow, PassageRow, RejectedMessageRow
 from contract import topics
 from contract.messages import (
     CommandAck,
+    FusedIdentifier,
+    GateDecision,
     GatePosition,
     GateStatus,
     HoldReason,
+    IdentifierKind,
+    Passage,
+    Receipt,
     SealReading,
     SealState,
     Verdict,
+    utc_now,
 )
 from contract.signing import load_public_key, verify
 from corridor.broker import Broker
@@ -30,7 +43,7 @@ from corridor.broker import Broker
 CONTAINER = "CSQU3054383"
 
 
-async def movement(live: Live, plate: str, **changes: Any) -> dict[str, Any]:
+async def movement(live: Running, plate: str, **changes: Any) -> dict[str, Any]:
     """A cleared declaration and a movement on the export path."""
     declaration_id = f"DEC-{uuid.uuid4().hex[:8]}"
     body = {"declaration_id": declaration_id, "status": "cleared"}
@@ -219,6 +232,59 @@ async def test_same_passage_twice_is_stored_once_and_decided_as_specified(live: 
     assert [d["executed"] for d in decisions] == [True, None]
     stats = (await live.http.get("/api/v1/ingest/stats")).json()
     assert (stats["duplicates"], stats["decisions"]) == (3, 2)
+
+
+async def test_a_passage_whose_decision_was_not_sent_gets_no_receipt_until_it_is(
+    api: Running,
+) -> None:
+    """Central stored a passage and decided, but the decision could not be published (the
+    broker went away while a batch was being handled). The passage must stay
+    unreceipted: its gate box then resends it, and the resend gets the stored decision.
+    A receipt would stop the resends, and the lane would wait for a decision that never
+    comes."""
+    await movement(api, "LOST001")
+    now = utc_now()
+    passage = Passage(
+        gate_id="ct-vittoria",
+        lane_id="lane-1",
+        started_at=now,
+        closed_at=now,
+        identifiers=[
+            FusedIdentifier(
+                kind=IdentifierKind.PLATE,
+                value="LOST001",
+                confidence=0.97,
+                sources=["cam-1"],
+                reads=3,
+            )
+        ],
+    )
+    pipeline = api.central.pipeline
+    topic = topics.gate_passages("ct-vittoria")
+    assert pipeline.publisher is None  # no broker here: every send fails
+    await pipeline.handle(topic, passage.to_json())
+    async with api.central.sessions() as session:
+        stored = await session.scalar(select(func.count()).select_from(DecisionRow))
+    assert stored == 1  # decided and stored, only not sent
+
+    sent: list[tuple[str, bytes]] = []
+
+    async def publish(topic: str, payload: bytes) -> None:
+        sent.append((topic, payload))
+
+    pipeline.publisher = publish  # the broker is back
+    await pipeline.flush_receipts()
+    assert sent == []  # no receipt: the gate box keeps the passage due
+
+    await pipeline.handle(topic, passage.to_json())  # its resend
+    await pipeline.flush_receipts()
+    assert [t for t, _ in sent] == [
+        topics.gate_commands("ct-vittoria"),
+        topics.gate_receipts("ct-vittoria"),
+    ]
+    decision = GateDecision.model_validate_json(sent[0][1])
+    assert (decision.passage_id, decision.verdict) == (passage.passage_id, Verdict.RELEASE)
+    assert passage.message_id in Receipt.model_validate_json(sent[1][1]).message_ids
 
 
 async def test_gate_going_offline_raises_an_alert(live: Live) -> None:
