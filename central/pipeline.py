@@ -170,8 +170,7 @@ class Pipeline:
                 await self._send(topics.gate_receipts(gate_id), receipt.to_json())
 
     async def _send(self, topic: str, payload: bytes) -> bool:
-        """Publish; False where it could not be (logged: what caused it is stored, and
-        `publish` then withholds its receipt, so the gate box sends it again)."""
+        """Publish; False (logged) where it could not be."""
         if self.publisher is None:
             log.warning("not connected to the broker: %s not published", topic)
             return False

@@ -86,6 +86,33 @@ async def run_cli(*args: str, timeout_s: float = 60) -> CliResult:
 SITE_GATES = ["ct-vittoria", "ct-marisabella", "ct-parking", "ct-ac1", "ct-ac3", "ct-levante"]
 
 
+def unsigned_passage(
+    gate_id: str,
+    lane_id: str = "lane-1",
+    seals: list[SealReading] | None = None,
+    **identifiers: str,
+) -> Passage:
+    """A passage of `gate_id` with the given identifiers, e.g. plate="AB123CD"."""
+    now = utc_now()
+    return Passage(
+        gate_id=gate_id,
+        lane_id=lane_id,
+        started_at=now,
+        closed_at=now,
+        identifiers=[
+            FusedIdentifier(
+                kind=IdentifierKind(kind),
+                value=value,
+                confidence=0.97,
+                sources=["cam-1"],
+                reads=3,
+            )
+            for kind, value in identifiers.items()
+        ],
+        seals=seals or [],
+    )
+
+
 class GateBox:
     """Just enough of a gate box to drive central over the real broker: it publishes
     as its gate id and collects the decisions and receipts central sends it."""
@@ -129,24 +156,7 @@ class GateBox:
         **identifiers: str,
     ) -> Passage:
         """A passage with the given identifiers, e.g. plate="AB123CD", container="..."."""
-        now = utc_now()
-        passage = Passage(
-            gate_id=self.gate_id,
-            lane_id=lane_id,
-            started_at=now,
-            closed_at=now,
-            identifiers=[
-                FusedIdentifier(
-                    kind=IdentifierKind(kind),
-                    value=value,
-                    confidence=0.97,
-                    sources=["cam-1"],
-                    reads=3,
-                )
-                for kind, value in identifiers.items()
-            ],
-            seals=seals or [],
-        )
+        passage = unsigned_passage(self.gate_id, lane_id, seals, **identifiers)
         return signing.sign(passage, self.key, self.gate_id) if sign else passage
 
     async def send(self, message: Message, topic: str | None = None) -> None:

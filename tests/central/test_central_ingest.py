@@ -16,6 +16,7 @@ from central_support import (
     Running,
     central_settings,
     start_central,
+    unsigned_passage,
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
@@ -24,18 +25,14 @@ from central.tables import DecisionRow, PassageRow, RejectedMessageRow
 from contract import topics
 from contract.messages import (
     CommandAck,
-    FusedIdentifier,
     GateDecision,
     GatePosition,
     GateStatus,
     HoldReason,
-    IdentifierKind,
-    Passage,
     Receipt,
     SealReading,
     SealState,
     Verdict,
-    utc_now,
 )
 from contract.signing import load_public_key, verify
 from corridor.broker import Broker
@@ -243,22 +240,7 @@ async def test_a_passage_whose_decision_was_not_sent_gets_no_receipt_until_it_is
     A receipt would stop the resends, and the lane would wait for a decision that never
     comes."""
     await movement(api, "LOST001")
-    now = utc_now()
-    passage = Passage(
-        gate_id="ct-vittoria",
-        lane_id="lane-1",
-        started_at=now,
-        closed_at=now,
-        identifiers=[
-            FusedIdentifier(
-                kind=IdentifierKind.PLATE,
-                value="LOST001",
-                confidence=0.97,
-                sources=["cam-1"],
-                reads=3,
-            )
-        ],
-    )
+    passage = unsigned_passage("ct-vittoria", plate="LOST001")
     pipeline = api.central.pipeline
     topic = topics.gate_passages("ct-vittoria")
     assert pipeline.publisher is None  # no broker here: every send fails
