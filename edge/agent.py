@@ -65,6 +65,7 @@ class GateAgent:
         }
         for lane_ in self.lanes.values():
             lane_.published_at = self.published_at.get
+            lane_.ask_again = self._ask_again
         self.rejected: dict[str, int] = {}
         self._mqtt: MqttClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -92,6 +93,13 @@ class GateAgent:
             topic = topics.gate_events(self.gate_id)
         self.outbox.put(topic, message)
         self._wake.set()
+
+    def _ask_again(self, passage: Passage) -> bool:
+        """A lane's passage central receipted but never answered: send it once more."""
+        if not self.outbox.send_again(str(passage.message_id)):
+            return False
+        self._wake.set()
+        return True
 
     async def _publish_outbox(self) -> None:
         while True:

@@ -49,6 +49,12 @@ class LaneConfig(_Strict):
     confirm_timeout_s: float = Field(
         default=3.0, gt=0, description="wait this long for the barrier to report opening"
     )
+    ask_again_after_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a passage central receipted but never answered is sent again this often "
+        "while the vehicle waits (central answers a passage it has seen with its decision)",
+    )
 
     @field_validator("lane_id")
     @classmethod

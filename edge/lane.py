@@ -31,7 +31,7 @@ from contract import (
 )
 from contract.bus import backoff_s
 from contract.signing import sign
-from contract.tasks import raise_if_cancelling
+from contract.tasks import cancel_and_wait, raise_if_cancelling
 from drivers.barrier import BarrierError, BarrierPlc, BarrierStatus, PlcState
 from edge import adapters
 from edge.adapters.base import Trip
@@ -82,6 +82,7 @@ class Lane:
         self.devices = [adapters.build(d, self._observe) for d in config.devices]
         self._buffer: deque[Observation] = deque(maxlen=2000)
         self.pending: Passage | None = None
+        self._answered: UUID | None = None  # the last passage central's decision named
         self.barrier = BarrierState.UNKNOWN
         self._cycles = 0
         self._arrival = False
@@ -95,6 +96,8 @@ class Lane:
         self.on_passage: Callable[[Passage], None] | None = None
         # perf_counter when the outbox first handed a message to the broker, by message id
         self.published_at: Callable[[str], float | None] = lambda _message_id: None
+        # Send a receipted passage again; False if it is still on the resend schedule.
+        self.ask_again: Callable[[Passage], bool] = lambda _passage: False
 
     # ------------------------------------------------------------ observations
 
@@ -214,8 +217,32 @@ class Lane:
         )
         self._emit(passage)
         self.metrics.passages.labels(self.lane_id).inc()
+        task = asyncio.create_task(self._ask_until_answered(passage), name=f"{self.lane_id}:ask")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         if self.on_passage:
             self.on_passage(passage)
+
+    async def _ask_until_answered(self, passage: Passage) -> None:
+        """Send the passage again while the vehicle waits and central has receipted it but
+        its decision never came: a broker restarted without persistence after accepting
+        the decision loses it, and the vehicle would wait at the closed barrier until it
+        backed out. Central answers a passage it has seen with its stored decision (or
+        decides again once that expired), so asking again is safe; the release is checked
+        as any other."""
+        while True:
+            await asyncio.sleep(self.config.ask_again_after_s)
+            if self.pending is not passage or self._answered == passage.passage_id:
+                return
+            if self.ask_again(passage):
+                self.metrics.asked_again.labels(self.lane_id).inc()
+                log.warning(
+                    "%s/%s passage %s: receipted, no decision in %.0f s; sent again",
+                    self.gate_id,
+                    self.lane_id,
+                    passage.passage_id,
+                    self.config.ask_again_after_s,
+                )
 
     async def _trip(self, device: adapters.Adapter, trip: Trip) -> None:
         try:
@@ -272,6 +299,8 @@ class Lane:
                 now=utc_now(),
                 clock_skew=self._skew,
             )
+            if refusal in (None, Refusal.HOLD):
+                self._answered = decision.passage_id  # (`_ask_until_answered`)
             if refusal is None:
                 await self._open(decision)
                 return
@@ -359,5 +388,7 @@ class Lane:
         )
 
     async def close(self) -> None:
+        # A passage being read or waiting for its answer ends with the lane.
+        await asyncio.gather(*(cancel_and_wait(task) for task in list(self._tasks)))
         with contextlib.suppress(Exception):
             self.plc.close_link()

@@ -22,6 +22,12 @@ class EdgeMetrics:
             ["lane", "outcome"],
             registry=r,
         )
+        self.asked_again = Counter(
+            "corridor_edge_passages_asked_again",
+            "Passages sent again: receipted by central, no decision after ask_again_after_s",
+            ["lane"],
+            registry=r,
+        )
         self.release_latency = Histogram(
             "corridor_edge_release_latency_seconds",
             "Passage handed to the broker -> barrier open coil written",

@@ -92,6 +92,16 @@ class Outbox:
             )
         return cursor.rowcount
 
+    def send_again(self, message_id: str) -> bool:
+        """Send a receipted message once more, now; False if it is not receipted (the
+        resend schedule has it) or not here."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET receipted_at = NULL, last_sent_at = NULL "
+            "WHERE message_id = ? AND receipted_at IS NOT NULL",
+            (message_id,),
+        )
+        return cursor.rowcount == 1
+
     def resend_all(self) -> None:
         """After a reconnect: everything unreceipted is due now."""
         self._db.execute("UPDATE outbox SET last_sent_at = NULL WHERE receipted_at IS NULL")

@@ -127,6 +127,7 @@ async def gate_box(
     gate_id: str,
     central_public: Path,
     metrics_port: int | None = None,
+    ask_again_after_s: float = 10.0,
 ) -> AsyncIterator[Lane]:
     plc_port = free_port()
     model = BarrierModel(motion_time_ms=300, hold_open_ms=300, drive_off_s=0.1, crossing_s=0.2)
@@ -151,6 +152,7 @@ async def gate_box(
                         AnprFeedConfig(name="anpr-1", host="127.0.0.1", port=camera.port),
                     ],
                     read_window_s=0.5,
+                    ask_again_after_s=ask_again_after_s,
                 )
             ],
         )
@@ -255,6 +257,47 @@ async def test_an_invalid_release_never_opens_the_barrier(
         assert not ack.executed and ack.rejected_because == because
         await asyncio.sleep(0.3)
         assert lane.plc.model.cycles == 0 and lane.plc.model.position == 0.0
+
+
+async def test_a_passage_central_never_answered_is_sent_again_until_it_is(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path], central_private
+) -> None:
+    """The played central receipts every passage and decides only when the test sends a
+    decision: as if central's decision had been lost after the broker took it."""
+    async with gate_box(broker, tmp_path, "gate-e", central_key[1], ask_again_after_s=1) as lane:
+        passage = await lane.arrive()
+        forged = await lane.send(decision_for(passage, Ed25519PrivateKey.generate()))
+        assert forged.rejected_because == "bad_signature"  # not an answer from central
+        again = await asyncio.wait_for(lane.passages.get(), 10)
+        assert again == passage
+        ack = await lane.send(decision_for(passage, central_private))
+        assert ack.executed and lane.plc.model.cycles == 1
+        # Answered: not sent again.
+        while not lane.passages.empty():  # sent again while the release was on its way
+            assert lane.passages.get_nowait() == passage
+        await asyncio.sleep(2.5)
+        assert lane.passages.empty()
+        asked = lane.agent.metrics.registry.get_sample_value(
+            "corridor_edge_passages_asked_again_total", {"lane": "lane-1"}
+        )
+        assert asked is not None and asked >= 1
+
+
+async def test_a_hold_answers_a_passage(
+    broker: Broker, tmp_path: Path, central_key: tuple[Path, Path], central_private
+) -> None:
+    async with gate_box(broker, tmp_path, "gate-f", central_key[1], ask_again_after_s=1) as lane:
+        passage = await lane.arrive()
+        assert await asyncio.wait_for(lane.passages.get(), 10) == passage  # asked again
+        hold = decision_for(
+            passage, central_private, verdict=Verdict.HOLD, reasons=[HoldReason.NOT_CLEARED]
+        )
+        ack = await lane.send(hold)
+        assert ack.rejected_because == "hold"
+        while not lane.passages.empty():  # sent again before the hold came
+            assert lane.passages.get_nowait() == passage
+        await asyncio.sleep(2.5)
+        assert lane.passages.empty() and lane.plc.model.cycles == 0
 
 
 async def test_without_central_the_barrier_stays_closed(

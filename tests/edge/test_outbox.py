@@ -58,3 +58,21 @@ def test_purge_drops_only_old_receipted_messages(tmp_path: Path) -> None:
     time.sleep(0.01)
     assert box.purge(older_than_s=0) == 1
     assert box.pending() == 1
+
+
+def test_a_receipted_message_can_be_sent_again_once(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite")
+    message, unreceipted = status(), status()
+    box.put("t/1", message)
+    box.put("t/2", unreceipted)
+    for item in box.due(resend_after_s=5):
+        box.mark_sent(item.message_id)
+    assert not box.send_again(str(unreceipted.message_id))  # the resend schedule has it
+    assert not box.send_again(str(uuid4()))  # not in the outbox
+    assert box.due(resend_after_s=3600) == []
+
+    box.mark_receipted([message.message_id])
+    assert box.send_again(str(message.message_id))
+    assert [m.message_id for m in box.due(resend_after_s=3600)] == [str(message.message_id)]
+    assert box.pending() == 2  # unreceipted again until central's next receipt
+    assert not box.send_again(str(message.message_id))
