@@ -163,8 +163,9 @@ class VisionConfig(BaseModel):
         default=False,
         description="A plate lane reads every frame of a burst through (text detection over "
         "the whole frame where rows and plate boxes settle nothing), so each casts a vote. "
-        "Off: such a frame is read whole only where no frame of its camera view settled, "
-        "and otherwise casts no vote (that read is right less often than not, and costs "
+        "Off: such a frame is read whole only where no frame of its camera view settled "
+        "(the view's last frame first, its others only if that one shows a plate), and "
+        "otherwise casts no vote (that read is right less often than not, and costs "
         "100-250 ms: docs/vision.md).",
     )
 

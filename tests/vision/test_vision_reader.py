@@ -268,6 +268,31 @@ def test_a_plate_burst_reads_a_frame_whole_only_where_no_frame_of_its_view_settl
     assert "N0ENTRY" in [p.text for p in reads if isinstance(p, PlateRead)]
 
 
+def test_a_view_nothing_settled_reads_its_other_frames_whole_only_if_its_last_shows_a_plate(
+    us_lane: LaneVision, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign = no_entry_sign((480, 640, 3))
+    blank = np.full(sign.shape, 200, np.uint8)  # a vehicle without a front plate
+    read_whole: list[np.ndarray] = []
+    text_lines = LaneVision.text_lines
+
+    def spy(self: LaneVision, image: np.ndarray) -> list[TextLine]:
+        read_whole.append(image)
+        return text_lines(self, image)
+
+    monkeypatch.setattr(LaneVision, "text_lines", spy)
+    unread = us_lane.stats["frames_left_unread"]
+    first, last = blank.copy(), blank.copy()
+    assert us_lane.read_burst([Frame(first, "front"), Frame(last, "front")]) == []
+    assert len(read_whole) == 1 and read_whole[0] is last
+    assert us_lane.stats["frames_left_unread"] == unread + 1
+    # The last frame shows a plate-shaped line: the others are read whole too.
+    read_whole.clear()
+    reads = us_lane.read_burst([Frame(first, "front"), Frame(sign, "front")])
+    assert [id(image) for image in read_whole] == [id(sign), id(first)]
+    assert [p.text for p in reads if isinstance(p, PlateRead)] == ["N0ENTRY"]
+
+
 def test_a_container_frame_reports_only_the_plates_the_detector_boxes() -> None:
     cli = LaneVision(VisionConfig())  # plates and codes, all regions: `corridor vision read`
     container = render_container_scene(np.random.default_rng(21), vertical=False)
