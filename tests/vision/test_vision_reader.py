@@ -235,20 +235,27 @@ def no_entry_sign(shape: tuple[int, ...]) -> np.ndarray:
     return image
 
 
+@pytest.fixture
+def read_whole(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """The frames text detection runs over whole, in order (every `LaneVision`)."""
+    frames: list[np.ndarray] = []
+    text_lines = LaneVision.text_lines
+
+    def spy(self: LaneVision, image: np.ndarray) -> list[TextLine]:
+        frames.append(image)
+        return text_lines(self, image)
+
+    monkeypatch.setattr(LaneVision, "text_lines", spy)
+    return frames
+
+
 def test_a_plate_burst_reads_a_frame_whole_only_where_no_frame_of_its_view_settled(
-    us_lane: LaneVision, monkeypatch: pytest.MonkeyPatch
+    us_lane: LaneVision, read_whole: list[np.ndarray]
 ) -> None:
     plate = render_plate_scene(np.random.default_rng(2), region="eu")
     sign = no_entry_sign(plate.image.shape)
     assert "N0ENTRY" in [p.text for p in us_lane.read_frame(sign, "front").plates]
-    read_whole: list[np.ndarray] = []
-    text_lines = LaneVision.text_lines
-
-    def spy(self: LaneVision, image: np.ndarray) -> list[TextLine]:
-        read_whole.append(image)
-        return text_lines(self, image)
-
-    monkeypatch.setattr(LaneVision, "text_lines", spy)
+    read_whole.clear()
     unread = us_lane.stats["frames_left_unread"]
     # The plate settles the front view: the sign's frame there is left unread.
     reads = us_lane.read_burst([Frame(plate.image, "front"), Frame(sign, "front")])
@@ -269,18 +276,10 @@ def test_a_plate_burst_reads_a_frame_whole_only_where_no_frame_of_its_view_settl
 
 
 def test_a_view_nothing_settled_reads_its_other_frames_whole_only_if_its_last_shows_a_plate(
-    us_lane: LaneVision, monkeypatch: pytest.MonkeyPatch
+    us_lane: LaneVision, read_whole: list[np.ndarray]
 ) -> None:
     sign = no_entry_sign((480, 640, 3))
     blank = np.full(sign.shape, 200, np.uint8)  # a vehicle without a front plate
-    read_whole: list[np.ndarray] = []
-    text_lines = LaneVision.text_lines
-
-    def spy(self: LaneVision, image: np.ndarray) -> list[TextLine]:
-        read_whole.append(image)
-        return text_lines(self, image)
-
-    monkeypatch.setattr(LaneVision, "text_lines", spy)
     unread = us_lane.stats["frames_left_unread"]
     first, last = blank.copy(), blank.copy()
     assert us_lane.read_burst([Frame(first, "front"), Frame(last, "front")]) == []
