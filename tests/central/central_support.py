@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +91,18 @@ def unsigned_passage(
     gate_id: str,
     lane_id: str = "lane-1",
     seals: list[SealReading] | None = None,
+    *,
+    closed_at: datetime | None = None,
     **identifiers: str,
 ) -> Passage:
-    """A passage of `gate_id` with the given identifiers, e.g. plate="AB123CD"."""
-    now = utc_now()
+    """A passage of `gate_id` with the given identifiers, e.g. plate="AB123CD", read
+    over the two seconds before `closed_at` (now)."""
+    at = closed_at or utc_now()
     return Passage(
         gate_id=gate_id,
         lane_id=lane_id,
-        started_at=now,
-        closed_at=now,
+        started_at=at - timedelta(seconds=2),
+        closed_at=at,
         identifiers=[
             FusedIdentifier(
                 kind=IdentifierKind(kind),

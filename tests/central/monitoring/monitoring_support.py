@@ -10,10 +10,11 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
+from central_support import unsigned_passage
 
 from central.auth.roles import Role
 from central.auth.service import add_user, issue_token
@@ -21,8 +22,6 @@ from central.monitoring.clock import ManualClock
 from central.service import Central
 from contract import topics
 from contract.messages import (
-    FusedIdentifier,
-    IdentifierKind,
     Passage,
     PositionFix,
     SealReading,
@@ -80,24 +79,7 @@ class Monitored:
         **identifiers: str,
     ) -> Passage:
         """A passage through the real ingest pipeline, then one monitoring round."""
-        at = closed_at or utc_now()
-        passage = Passage(
-            gate_id=gate_id,
-            lane_id=lane_id,
-            started_at=at - timedelta(seconds=2),
-            closed_at=at,
-            identifiers=[
-                FusedIdentifier(
-                    kind=IdentifierKind(kind),
-                    value=value,
-                    confidence=0.95,
-                    sources=["cam"],
-                    reads=3,
-                )
-                for kind, value in identifiers.items()
-            ],
-            seals=seals or [],
-        )
+        passage = unsigned_passage(gate_id, lane_id, seals, closed_at=closed_at, **identifiers)
         await self.central.pipeline.handle(topics.gate_passages(gate_id), passage.to_json())
         await self.monitoring.step()
         return passage
