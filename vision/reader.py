@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from vision import containers as codes
+from vision.area import Area, cut_to, moved
 from vision.config import VisionConfig
 from vision.detector import DEFAULT_MODEL, Region, RegionDetector
 from vision.errors import ImageError
@@ -103,6 +104,7 @@ Stage = Literal["all", "cheap", "whole"]
 class Frame:
     image: np.ndarray  # BGR
     view: str = "cam"  # camera / view id
+    area: Area | None = None  # the view's read area (`vision.area`); None: the whole frame
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,19 @@ class FrameReads:
     # A plate lane's burst frame that rows and plate boxes did not settle, not (yet)
     # read by text detection over the whole frame (`read_frame`'s `stage`).
     unsettled: bool = False
+
+
+def in_frame(reads: FrameReads, offset: tuple[int, int]) -> FrameReads:
+    """Reads of a part of a frame cut at `offset` (`vision.area.cut_to`), their boxes
+    in the frame's pixels."""
+    if offset == (0, 0):
+        return reads
+    return replace(
+        reads,
+        plates=[replace(p, box=moved(p.box, offset)) for p in reads.plates],
+        containers=[replace(c, box=moved(c.box, offset)) for c in reads.containers],
+        candidates=[replace(c, box=moved(c.box, offset)) for c in reads.candidates],
+    )
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -728,14 +743,24 @@ class LaneVision:
         )
         return jpeg.tobytes() if ok else b""
 
-    def read_frame(self, image: np.ndarray, view: str = "cam", stage: Stage = "all") -> FrameReads:
+    def read_frame(
+        self, image: np.ndarray, view: str = "cam", stage: Stage = "all", area: Area | None = None
+    ) -> FrameReads:
         """Everything one frame shows; containers here are single-frame accepts only.
         `stage`: "whole" reads by text detection over the whole frame only (codes
         never from the code boxes alone, plates past the rows and boxes); "cheap" (a
         plate lane) returns an `unsettled` FrameReads where rows and plate boxes
-        settle nothing."""
+        settle nothing. `area`: only that part of the frame is read (`vision.area`);
+        the reads' boxes are in the frame's pixels all the same."""
         if image is None or image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             raise ImageError(f"not a BGR frame: {getattr(image, 'shape', None)}")
+        if area is not None:
+            part, offset = cut_to(image, area)
+            if part.shape[0] < 8 or part.shape[1] < 8:
+                raise ImageError(
+                    f"the read area {area} leaves {part.shape[:2]} pixels of the frame"
+                )
+            return in_frame(self.read_frame(part, view, stage), offset)
         if self.plates_only and stage != "whole":
             settled = self.settled_plates(image, view)
             if settled is not None:
@@ -1049,7 +1074,7 @@ class LaneVision:
 
     def read_or_skip(self, frame: Frame, stage: Stage = "all") -> FrameReads | None:
         try:
-            return self.read_frame(frame.image, frame.view, stage)
+            return self.read_frame(frame.image, frame.view, stage, frame.area)
         except ImageError as err:
             log.warning("view %s: frame skipped: %s", frame.view, err)
             return None

@@ -110,10 +110,18 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image (the default).")
+@click.option(
+    "--area",
+    default=None,
+    metavar="X1,Y1,X2,Y2",
+    help="Read only this part of each image, as fractions of its width and height "
+    "(a camera view's read_area); boxes stay in the image's pixels.",
+)
 @with_common
 def read(
     paths: tuple[Path, ...],
     as_json: bool,
+    area: str | None,
     detector: str,
     plates_only: bool,
     codes_only: bool,
@@ -127,9 +135,14 @@ def read(
     Only the image is looked at; label files beside it are never read. An image
     that cannot be read gets an "error" field; the exit status is then 1.
     """
+    from vision.area import parse_area
     from vision.errors import VisionError
     from vision.reader import load_image
 
+    try:
+        read_area = parse_area(area) if area is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--area") from err
     vision = lane_vision(
         detector, regions, det_max_side, plates_only, codes_only, runtime, precision
     )
@@ -137,7 +150,7 @@ def read(
     for path in paths:
         out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
         try:
-            seen = vision.read_frame(load_image(path), view=path.name)
+            seen = vision.read_frame(load_image(path), view=path.name, area=read_area)
         except VisionError as err:
             failures += 1
             log.warning("%s", err)

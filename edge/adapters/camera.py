@@ -14,13 +14,14 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract import IdentifierKind, utc_now
 from drivers.camera import Camera, CameraError, CameraSettings, MotionDetector
 from drivers.probe import ProbeResult
 from edge.adapters.base import Adapter, AdapterConfig, ObservationSink, Trip
 from edge.observations import IdentifierRead
+from vision.area import Area, checked_area, cut_to
 from vision.config import VisionConfig  # light: formats and settings, no models
 
 if TYPE_CHECKING:
@@ -32,6 +33,17 @@ class CameraView(BaseModel):
 
     view: str = Field(description="view id, e.g. front, top, left-back")
     source: str = Field(description="rtsp://, http(s):// MJPEG, a file, or /dev/videoN")
+    read_area: tuple[float, float, float, float] | None = Field(
+        default=None,
+        description="read and watch for motion only this part of the frame: x1, y1, x2, y2 as "
+        "fractions of its width and height (the lane, not the next lane, a sign or the "
+        "timestamp overlay); omit: the whole frame",
+    )
+
+    @field_validator("read_area")
+    @classmethod
+    def _read_area(cls, value: Area | None) -> Area | None:
+        return None if value is None else checked_area(value)
 
 
 class CameraConfig(AdapterConfig):
@@ -80,7 +92,12 @@ class CameraAdapter(Adapter):
             )
             from vision.reader import ContainerRead, Frame
 
-            frames = [Frame(f.image, f.camera_id) for burst in bursts for f in burst]
+            areas = {v.view: v.read_area for v in self.config.views}
+            frames = [
+                Frame(f.image, f.camera_id, areas.get(f.camera_id))
+                for burst in bursts
+                for f in burst
+            ]
             at = min(f.at for burst in bursts for f in burst)
             reads = await asyncio.to_thread(self.vision().read_burst, frames)
             reported = 0
@@ -122,9 +139,11 @@ class CameraAdapter(Adapter):
             if self.config.trigger == "external":
                 await asyncio.Event().wait()  # capture() is called by the lane
             detector = MotionDetector()
+            watched = self.config.views[0].read_area  # motion beside the lane starts nothing
             quiet_until = 0.0
             async for frame in self._cameras[0].frames():
-                if detector.update(frame.image) and time.monotonic() >= quiet_until:
+                moving = detector.update(cut_to(frame.image, watched)[0])
+                if moving and time.monotonic() >= quiet_until:
                     quiet_until = time.monotonic() + self.config.cooldown_s
                     await self.capture()
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from contract import IdentifierKind
 from contract.tasks import cancel_and_wait
@@ -154,3 +155,91 @@ async def test_probe_says_whether_the_camera_answers(camera_server: SceneServer)
     camera_server.close()
     dead = await adapter_for(camera_server, "external", []).probe()
     assert not dead.ok
+
+
+# The truck in the left half of a wide frame, the right half an empty lane.
+NEXT_LANE_TRUCK = np.hstack([PLATE.image, EMPTY_LANE])
+WIDE_EMPTY = np.hstack([EMPTY_LANE, EMPTY_LANE])
+
+
+async def test_a_view_reads_only_its_read_area(camera_server: SceneServer) -> None:
+    camera_server.image = NEXT_LANE_TRUCK
+    seen: list[Observation] = []
+    source = f"http://127.0.0.1:{camera_server.port}/video.mjpg"
+    config = CameraConfig(
+        name="lane1-cam",
+        views=[
+            CameraView(view="lane", source=source, read_area=(0.5, 0.0, 1.0, 1.0)),
+            CameraView(view="whole", source=source),
+        ],
+        trigger="external",
+        burst_frames=1,
+        vision=VisionConfig(regions=["br"]),
+    )
+    adapter = CameraAdapter(config, seen.append)
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        await adapter.capture()
+    finally:
+        await cancel_and_wait(task)
+    plates = [o for o in seen if isinstance(o, IdentifierRead) and o.kind == IdentifierKind.PLATE]
+    assert [(p.value, p.source) for p in plates] == [(PLATE.objects[0].text, "lane1-cam:whole")]
+
+
+async def test_motion_outside_the_read_area_starts_nothing(camera_server: SceneServer) -> None:
+    camera_server.image = WIDE_EMPTY
+    seen: list[Observation] = []
+    config = CameraConfig(
+        name="lane1-cam",
+        views=[
+            CameraView(
+                view="front",
+                source=f"http://127.0.0.1:{camera_server.port}/video.mjpg",
+                read_area=(0.5, 0.0, 1.0, 1.0),
+            )
+        ],
+        trigger="motion",
+        burst_frames=1,
+        cooldown_s=0.0,
+        vision=VisionConfig(regions=["br"]),
+    )
+    adapter = CameraAdapter(config, seen.append)
+    captures: list[int] = []
+    capture = adapter.capture
+
+    async def counted() -> int:
+        captures.append(await capture())
+        return captures[-1]
+
+    adapter.capture = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        camera_server.image = NEXT_LANE_TRUCK  # a truck pulls up in the next lane
+        await asyncio.sleep(1.0)
+        assert captures == []
+        camera_server.image = np.hstack([EMPTY_LANE, PLATE.image])  # and now in this one
+        await wait_until(
+            lambda: any(getattr(o, "value", "") == PLATE.objects[0].text for o in seen)
+        )
+    finally:
+        await cancel_and_wait(task)
+    assert captures and captures[0] >= 1
+
+
+def test_a_read_area_must_be_a_part_of_the_frame() -> None:
+    for bad in [
+        (0.5, 0.0, 0.2, 1.0),
+        (0.0, 0.0, 1.5, 1.0),
+        (-0.1, 0.0, 1.0, 1.0),
+        (0.2, 0.3, 0.2, 0.9),
+    ]:
+        with pytest.raises(ValidationError, match="read area"):
+            CameraView(view="front", source="cam.mp4", read_area=bad)
+    assert CameraView(view="front", source="cam.mp4", read_area=(0, 0.25, 1, 1)).read_area == (
+        0.0,
+        0.25,
+        1.0,
+        1.0,
+    )

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from vision import containers as codes
+from vision.area import area_box, parse_area
 from vision.config import VisionConfig
 from vision.errors import ImageError
 from vision.evaluate import HARDER_CHANGES
@@ -353,6 +354,44 @@ def test_bad_frames_are_refused_clearly(vision: LaneVision, tmp_path: Path) -> N
     assert plate.objects[0].text in [r.text for r in reads if isinstance(r, PlateRead)]
 
 
+def test_a_read_area_reads_its_part_only_and_reports_frame_pixels(vision: LaneVision) -> None:
+    left, right = (render_plate_scene(np.random.default_rng(s), region="br") for s in (1, 3))
+    wide = np.hstack([left.image, right.image])  # two lanes in one camera's frame
+    width = left.image.shape[1]
+
+    def plates(area: tuple[float, float, float, float] | None) -> dict[str, tuple[int, ...]]:
+        return {p.text: p.box for p in vision.read_frame(wide, "front", area=area).plates}
+
+    assert left.objects[0].text != right.objects[0].text
+    # The whole frame settles on one lane's plate, either of them.
+    assert set(plates(None)) & {left.objects[0].text, right.objects[0].text}
+    for area, scene, offset in [((0, 0, 0.5, 1), left, 0), ((0.5, 0, 1, 1), right, width)]:
+        seen = plates(area)
+        assert list(seen) == [scene.objects[0].text], (area, seen)
+        x1, y1, x2, y2 = seen[scene.objects[0].text]
+        tx1, ty1, tx2, ty2 = scene.objects[0].box
+        # The box is on the plate in the wide frame's pixels.
+        assert x1 < tx2 + offset and tx1 + offset < x2 and y1 < ty2 and ty1 < y2
+    # A burst's frames carry their view's area.
+    burst = vision.read_burst([Frame(wide, "front", (0.5, 0, 1, 1))])
+    assert [r.text for r in burst if isinstance(r, PlateRead)] == [right.objects[0].text]
+
+
+def test_a_read_area_is_checked(vision: LaneVision) -> None:
+    for text, problem in [
+        ("0.5,0,0.2,1", "left to right"),
+        ("0,0,1.2,1", "fractions"),
+        ("0,0,1", "four numbers"),
+        ("a,b,c,d", "four numbers"),
+    ]:
+        with pytest.raises(ValueError, match=problem):
+            parse_area(text)
+    frame = np.full((600, 800, 3), 128, np.uint8)
+    with pytest.raises(ImageError, match="read area"):
+        vision.read_frame(frame, area=(0.5, 0.5, 0.501, 0.501))  # under 8 pixels
+    assert area_box(frame.shape, (0.25, 0.5, 0.75, 1.0)) == (200, 300, 600, 600)
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).with_name("corridor")), *args],
@@ -375,6 +414,19 @@ def test_cli_read_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
     assert first["file"] == str(bad) and "not a decodable image" in first["error"]
     assert second["file"] == str(good) and "error" not in second
     assert "1 of 2 images could not be read" in result.stderr
+
+
+def test_cli_read_reads_only_the_area_asked_for(tmp_path: Path) -> None:
+    left, right = (render_plate_scene(np.random.default_rng(s), region="br") for s in (1, 3))
+    photo = tmp_path / "two-lanes.jpg"
+    cv2.imwrite(str(photo), np.hstack([left.image, right.image]))
+    result = run_cli("vision", "read", str(photo), "--plates-only", "--area", "0.5,0,1,1")
+    assert result.returncode == 0, result.stderr
+    (plate,) = json.loads(result.stdout)["plates"]
+    assert plate["text"] == right.objects[0].text
+    assert plate["box"][0] >= left.image.shape[1]  # in the photo's pixels
+    refused = run_cli("vision", "read", str(photo), "--area", "0.5,0,0.2,1")
+    assert refused.returncode == 2 and "--area" in refused.stderr and not refused.stdout
 
 
 def test_cli_read_gives_the_same_json_on_either_runtime(tmp_path: Path) -> None:
