@@ -56,13 +56,22 @@ def area_box(shape: tuple[int, ...], area: Area) -> Box:
     )
 
 
+def area_view(image: np.ndarray, area: Area | None) -> np.ndarray:
+    """The part of `image` in `area` (the whole image without one), not copied: for
+    OpenCV, which takes any row stride (the motion detector, every frame)."""
+    if area is None:
+        return image
+    x1, y1, x2, y2 = area_box(image.shape, area)
+    return image[y1:y2, x1:x2]
+
+
 def cut_to(image: np.ndarray, area: Area | None) -> tuple[np.ndarray, tuple[int, int]]:
-    """The part of `image` in `area` (the whole image without one) and where its
-    top-left corner lies in the frame."""
+    """The part of `image` in `area` (the whole image without one), as an image of
+    its own, and where its top-left corner lies in the frame."""
     if area is None:
         return image, (0, 0)
-    x1, y1, x2, y2 = area_box(image.shape, area)
-    return np.ascontiguousarray(image[y1:y2, x1:x2]), (x1, y1)
+    x1, y1, _, _ = area_box(image.shape, area)
+    return np.ascontiguousarray(area_view(image, area)), (x1, y1)
 
 
 def moved(box: Box, offset: tuple[int, int]) -> Box:

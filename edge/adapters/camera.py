@@ -21,7 +21,7 @@ from drivers.camera import Camera, CameraError, CameraSettings, MotionDetector
 from drivers.probe import ProbeResult
 from edge.adapters.base import Adapter, AdapterConfig, ObservationSink, Trip
 from edge.observations import IdentifierRead
-from vision.area import Area, checked_area, cut_to
+from vision.area import Area, area_view, checked_area
 from vision.config import VisionConfig  # light: formats and settings, no models
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class CameraAdapter(Adapter):
             watched = self.config.views[0].read_area  # motion beside the lane starts nothing
             quiet_until = 0.0
             async for frame in self._cameras[0].frames():
-                moving = detector.update(cut_to(frame.image, watched)[0])
+                moving = detector.update(area_view(frame.image, watched))
                 if moving and time.monotonic() >= quiet_until:
                     quiet_until = time.monotonic() + self.config.cooldown_s
                     await self.capture()
