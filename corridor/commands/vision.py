@@ -117,11 +117,19 @@ def cli() -> None:
     help="Read only this part of each image, as fractions of its width and height "
     "(a camera view's read_area); boxes stay in the image's pixels.",
 )
+@click.option(
+    "--draw",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each image into this folder with the read area and the reads "
+    "drawn on it (for setting a camera's read_area).",
+)
 @with_common
 def read(
     paths: tuple[Path, ...],
     as_json: bool,
     area: str | None,
+    draw: Path | None,
     detector: str,
     plates_only: bool,
     codes_only: bool,
@@ -150,7 +158,8 @@ def read(
     for path in paths:
         out: dict[str, Any] = {"file": str(path), "plates": [], "containers": []}
         try:
-            seen = vision.read_frame(load_image(path), view=path.name, area=read_area)
+            image = load_image(path)
+            seen = vision.read_frame(image, view=path.name, area=read_area)
         except VisionError as err:
             failures += 1
             log.warning("%s", err)
@@ -169,10 +178,37 @@ def read(
                 }
                 for c in seen.containers
             ]
+            if draw is not None:
+                try:
+                    write_drawn(draw / path.name, image, read_area, seen)
+                except VisionError as err:
+                    failures += 1
+                    log.warning("%s", err)
+                    out["error"] = str(err)
         click.echo(json.dumps(out))
     if failures:
-        click.echo(f"{failures} of {len(paths)} images could not be read", err=True)
+        done = "read or drawn" if draw is not None else "read"
+        click.echo(f"{failures} of {len(paths)} images could not be {done}", err=True)
         sys.exit(1)
+
+
+def write_drawn(path: Path, image: Any, area: Any, seen: Any) -> None:
+    """`image` with `area` and the reads in `seen` drawn on it, written to `path`
+    (plates green, container codes orange); VisionError where it cannot be written."""
+    import cv2
+
+    from vision.area import drawn
+    from vision.errors import ImageError
+
+    boxes = [(p.text, p.box, (0, 255, 0)) for p in seen.plates]
+    boxes += [(c.code, c.box, (0, 128, 255)) for c in seen.containers]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = cv2.imwrite(str(path), drawn(image, area, boxes))
+    except (OSError, cv2.error) as err:
+        raise ImageError(f"cannot write {path}: {err}") from err
+    if not written:
+        raise ImageError(f"cannot write {path}")
 
 
 @cli.command("eval")

@@ -420,11 +420,22 @@ def test_cli_read_reads_only_the_area_asked_for(tmp_path: Path) -> None:
     left, right = (render_plate_scene(np.random.default_rng(s), region="br") for s in (1, 3))
     photo = tmp_path / "two-lanes.jpg"
     cv2.imwrite(str(photo), np.hstack([left.image, right.image]))
-    result = run_cli("vision", "read", str(photo), "--plates-only", "--area", "0.5,0,1,1")
+    drawn = tmp_path / "drawn"
+    result = run_cli(
+        "vision", "read", str(photo), "--plates-only", "--area", "0.5,0,1,1", "--draw", str(drawn)
+    )
     assert result.returncode == 0, result.stderr
     (plate,) = json.loads(result.stdout)["plates"]
     assert plate["text"] == right.objects[0].text
     assert plate["box"][0] >= left.image.shape[1]  # in the photo's pixels
+    # The drawing for setting the area: the other lane dimmed, the read outlined in green.
+    shown, original = cv2.imread(str(drawn / photo.name)), cv2.imread(str(photo))
+    assert shown.shape == original.shape
+    width = left.image.shape[1]
+    assert shown[:, : width - 10].mean() < 0.5 * original[:, : width - 10].mean()
+    x1, y1, x2, _ = plate["box"]
+    edge = shown[y1 - 1 : y1 + 2, x1:x2].astype(int)  # the box's top side
+    assert ((edge[..., 1] > 180) & (edge[..., 0] < 100) & (edge[..., 2] < 100)).mean() > 0.5
     refused = run_cli("vision", "read", str(photo), "--area", "0.5,0,0.2,1")
     assert refused.returncode == 2 and "--area" in refused.stderr and not refused.stdout
 
