@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -35,6 +36,7 @@ from contract.tasks import cancel_and_wait, raise_if_cancelling
 from drivers.barrier import BarrierError, BarrierPlc, BarrierStatus, PlcState
 from edge import adapters
 from edge.adapters.base import Trip
+from edge.adapters.camera import CameraAdapter
 from edge.config import LaneConfig
 from edge.fusion import fuse
 from edge.health import DeviceHealth
@@ -80,6 +82,9 @@ class Lane:
         self.plc = BarrierPlc(config.plc)
         self.plc_health = DeviceHealth(f"{gate_id}/{self.lane_id}/plc")
         self.devices = [adapters.build(d, self._observe) for d in config.devices]
+        for device in self.devices:
+            if isinstance(device, CameraAdapter):
+                device.on_burst = partial(self._camera_burst_read, device.name)
         self._buffer: deque[Observation] = deque(maxlen=2000)
         self.pending: Passage | None = None
         self._answered: UUID | None = None  # the last passage central's decision named
@@ -98,6 +103,10 @@ class Lane:
         self.published_at: Callable[[str], float | None] = lambda _message_id: None
         # Send a receipted passage again; False if it is still on the resend schedule.
         self.ask_again: Callable[[Passage], bool] = lambda _passage: False
+
+    def _camera_burst_read(self, device: str, reading_s: float, reported: int) -> None:
+        self.metrics.camera_read_seconds.labels(device).observe(reading_s)
+        self.metrics.camera_bursts.labels(device, "read" if reported else "nothing").inc()
 
     # ------------------------------------------------------------ observations
 

@@ -35,6 +35,21 @@ class EdgeMetrics:
             buckets=(0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=r,
         )
+        # A camera lane's reading: a rising share of bursts with nothing read is a
+        # dirty lens, a camera knocked off its aim or a read area set wrong.
+        self.camera_read_seconds = Histogram(
+            "corridor_edge_camera_read_seconds",
+            "Time to read one burst of a camera device (all its views)",
+            ["device"],
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0),
+            registry=r,
+        )
+        self.camera_bursts = Counter(
+            "corridor_edge_camera_bursts",
+            "Camera bursts read, by outcome: read (a plate or code reported) or nothing",
+            ["device", "outcome"],
+            registry=r,
+        )
         self.outbox_pending = Gauge(
             "corridor_edge_outbox_pending", "Messages not yet receipted by central", registry=r
         )

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
@@ -15,7 +16,10 @@ from pydantic import ValidationError
 
 from contract import IdentifierKind
 from contract.tasks import cancel_and_wait
+from drivers.barrier import PlcSettings
 from edge.adapters.camera import CameraAdapter, CameraConfig, CameraView
+from edge.config import LaneConfig
+from edge.lane import Lane
 from edge.observations import IdentifierRead, Observation
 from vision.config import VisionConfig
 from vision.synth import render_container_scene, render_plate_scene
@@ -243,3 +247,36 @@ def test_a_read_area_must_be_a_part_of_the_frame() -> None:
         1.0,
         1.0,
     )
+
+
+async def test_a_lane_counts_its_camera_bursts_and_their_reading_time(
+    camera_server: SceneServer,
+) -> None:
+    camera = adapter_for(camera_server, "external", []).config
+    lane = Lane(
+        "gate-x",
+        LaneConfig(lane_id="lane-1", plc=PlcSettings(), devices=[camera]),
+        emit=lambda _message: None,
+        central_keys={},
+        seen_decisions=set(),
+        remember_decision=lambda _id: None,
+        signing=None,
+        clock_skew=timedelta(seconds=5),
+    )
+    (device,) = lane.devices
+    assert isinstance(device, CameraAdapter)
+    task = asyncio.create_task(device.session())
+    try:
+        await wait_until(lambda: device.health.available)
+        await device.capture()  # the empty lane: nothing read
+        camera_server.image = PLATE.image
+        await asyncio.sleep(0.3)  # the newest frame shows the truck now
+        assert await device.capture() >= 1
+    finally:
+        await cancel_and_wait(task)
+    sample = lane.metrics.registry.get_sample_value
+    labels = {"device": "lane1-cam"}
+    assert sample("corridor_edge_camera_bursts_total", {**labels, "outcome": "nothing"}) == 1
+    assert sample("corridor_edge_camera_bursts_total", {**labels, "outcome": "read"}) == 1
+    assert sample("corridor_edge_camera_read_seconds_count", labels) == 2
+    assert 0 < (sample("corridor_edge_camera_read_seconds_sum", labels) or 0) < 60
