@@ -22,7 +22,7 @@ from drivers.camera import Camera, CameraError, CameraSettings, MotionDetector
 from drivers.probe import ProbeResult
 from edge.adapters.base import Adapter, AdapterConfig, ObservationSink, Trip
 from edge.observations import IdentifierRead
-from vision.area import Area, area_view, checked_area
+from vision.area import Area, area_box, area_view, checked_area
 from vision.config import VisionConfig  # light: formats and settings, no models
 
 if TYPE_CHECKING:
@@ -164,6 +164,8 @@ class CameraAdapter(Adapter):
             return ProbeResult(ok=False, detail=f"{view.view}: {err}")
         rtt = round((time.perf_counter() - started) * 1000, 1)
         h, w = frame.image.shape[:2]
-        return ProbeResult(
-            ok=True, detail=f"{view.view}: {w}x{h} frame at {utc_now():%H:%M:%S}", round_trip_ms=rtt
-        )
+        detail = f"{view.view}: {w}x{h} frame at {utc_now():%H:%M:%S}"
+        if view.read_area is not None:
+            x1, y1, x2, y2 = area_box(frame.image.shape, view.read_area)
+            detail += f", read area {x2 - x1}x{y2 - y1} at ({x1}, {y1})"
+        return ProbeResult(ok=True, detail=detail, round_trip_ms=rtt)

@@ -155,7 +155,13 @@ async def test_motion_starts_a_capture(camera_server: SceneServer) -> None:
 
 async def test_probe_says_whether_the_camera_answers(camera_server: SceneServer) -> None:
     ok = await adapter_for(camera_server, "external", []).probe()
-    assert ok.ok and "front:" in ok.detail
+    assert ok.ok and "front: 800x600 frame" in ok.detail and "read area" not in ok.detail
+    lane_only = adapter_for(camera_server, "external", [])
+    lane_only.config.views[0] = CameraView(
+        view="front", source=lane_only.config.views[0].source, read_area=(0.25, 0.5, 1.0, 1.0)
+    )
+    area = await lane_only.probe()
+    assert area.ok and "read area 600x300 at (200, 300)" in area.detail
     camera_server.close()
     dead = await adapter_for(camera_server, "external", []).probe()
     assert not dead.ok
