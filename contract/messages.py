@@ -85,6 +85,7 @@ class IdentifierKind(StrEnum):
     CONTAINER = "container"  # ISO 6346 BIC code, 11 characters, check digit valid
     RFID_TAG = "rfid_tag"  # EPC of the truck's UHF tag, hex
     SEAL = "seal"  # seal number as printed / as reported by an e-seal
+    HAZARD = "hazard"  # ADR orange plate: hazard identification number/UN number, "33/1203"
 
 
 class FusedIdentifier(_Part):

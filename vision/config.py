@@ -127,6 +127,12 @@ class VisionConfig(BaseModel):
     )
     read_plates: bool = Field(default=True, description="Look for licence plates.")
     read_containers: bool = Field(default=True, description="Look for container codes.")
+    read_hazards: bool = Field(
+        default=True,
+        description="Look for ADR orange plates (hazard identification number over UN "
+        "number) in the frames text detection reads over the whole frame (not in those a "
+        "plate row or a code box settles).",
+    )
     crop_margin: float = Field(
         default=0.15, ge=0, description="Margin around a read's box in its JPEG crop (fraction)."
     )

@@ -29,6 +29,7 @@ from vision.area import Area, cut_to, moved
 from vision.config import VisionConfig
 from vision.detector import DEFAULT_MODEL, Region, RegionDetector
 from vision.errors import ImageError
+from vision.hazard import hazard_plates
 from vision.localise import CharacterRow, character_row, frame_row, iou, plate_rows, to_gray
 from vision.ocr import TextSpotter
 from vision.plates import (
@@ -130,6 +131,24 @@ class ContainerRead:
     views: tuple[str, ...] = ()  # views that saw it
 
 
+@dataclass(frozen=True)
+class HazardRead:
+    """An ADR orange plate (`vision.hazard`): `code` is `hazard/UN`, e.g. `33/1203`."""
+
+    hazard_number: str
+    un_number: str
+    confidence: float
+    box: Box
+    view: str
+    crop_jpeg: bytes = field(repr=False, default=b"")
+    views: tuple[str, ...] = ()  # views that saw it
+    frames: int = 1  # frames of the burst that read it
+
+    @property
+    def code(self) -> str:
+        return f"{self.hazard_number}/{self.un_number}"
+
+
 @dataclass
 class FrameReads:
     plates: list[PlateRead]
@@ -139,6 +158,8 @@ class FrameReads:
     # A plate lane's burst frame that rows and plate boxes did not settle, not (yet)
     # read by text detection over the whole frame (`read_frame`'s `stage`).
     unsettled: bool = False
+    # ADR orange plates, where text detection ran over the frame (`read_hazards`).
+    hazards: list[HazardRead] = field(default_factory=list)
 
 
 def in_frame(reads: FrameReads, offset: tuple[int, int]) -> FrameReads:
@@ -151,7 +172,24 @@ def in_frame(reads: FrameReads, offset: tuple[int, int]) -> FrameReads:
         plates=[replace(p, box=moved(p.box, offset)) for p in reads.plates],
         containers=[replace(c, box=moved(c.box, offset)) for c in reads.containers],
         candidates=[replace(c, box=moved(c.box, offset)) for c in reads.candidates],
+        hazards=[replace(h, box=moved(h.box, offset)) for h in reads.hazards],
     )
+
+
+def fuse_hazards(reads: list[HazardRead]) -> list[HazardRead]:
+    """One read per orange plate a passage's frames show, surest first: the surest
+    frame's read, its confidence combined over the views that read it (each view's
+    surest frame; views see the plate independently, frames of one view do not)."""
+    fused = []
+    for code in dict.fromkeys(r.code for r in reads):
+        same = [r for r in reads if r.code == code]
+        per_view = {r.view: max(s.confidence for s in same if s.view == r.view) for r in same}
+        miss = math.prod(1 - min(c, 0.99) for c in per_view.values())
+        best = max(same, key=lambda r: r.confidence)
+        fused.append(
+            replace(best, confidence=round(1 - miss, 4), views=tuple(per_view), frames=len(same))
+        )
+    return sorted(fused, key=lambda r: -r.confidence)
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -804,7 +842,20 @@ class LaneVision:
             plates = [p for p in plates if not any(p.text in code for code in taken)]
             if containers and plates:
                 plates = self.plates_boxed(image, plates)
-        return FrameReads(plates, containers, candidates)
+        return FrameReads(
+            plates, containers, candidates, hazards=self.hazards_in(lines, image, view)
+        )
+
+    def hazards_in(self, lines: list[TextLine], image: np.ndarray, view: str) -> list[HazardRead]:
+        """The ADR orange plates a frame's text lines show (`vision.hazard`)."""
+        if not self.config.read_hazards:
+            return []
+        return [
+            HazardRead(hazard, un, confidence, box, view, self.crop(image, box))
+            for hazard, un, confidence, box in hazard_plates(
+                lines, image, lambda box: self.read_line(image, box)
+            )
+        ]
 
     def plates_boxed(self, image: np.ndarray, plates: list[PlateRead]) -> list[PlateRead]:
         """In a frame that shows a container code, the plates the region detector
@@ -943,12 +994,14 @@ class LaneVision:
 
     # -- one passage --------------------------------------------------------------
 
-    def read_burst(self, frames: Sequence[Frame]) -> list[PlateRead | ContainerRead]:
-        """Fuse the frames of one passage: plates voted, codes fused across views."""
+    def read_burst(self, frames: Sequence[Frame]) -> list[PlateRead | ContainerRead | HazardRead]:
+        """Fuse the frames of one passage: plates voted, codes fused across views,
+        orange plates gathered (`fuse_hazards`)."""
         plate_reads: dict[str, list[PlateRead]] = {}  # per view
         frames_per_view: dict[str, int] = {}
         per_view: dict[str, list[codes.CodeCandidate]] = {}
         crops: dict[str, ContainerRead] = {}
+        hazards: list[HazardRead] = []
         if self.plates_only and not self.config.vote_every_frame:
             reads = self.unsettled_read(frames, self.read_frames(frames, stage="cheap"))
         else:
@@ -963,10 +1016,13 @@ class LaneVision:
                 continue
             plate_reads.setdefault(frame.view, []).extend(seen.plates)
             per_view.setdefault(frame.view, []).extend(seen.candidates)
+            hazards += seen.hazards
             for c in seen.containers:
                 if c.code not in crops or c.confidence > crops[c.code].confidence:
                     crops[c.code] = c
-        results: list[PlateRead | ContainerRead] = [*self.fuse_plates(plate_reads, frames_per_view)]
+        results: list[PlateRead | ContainerRead | HazardRead] = [
+            *self.fuse_plates(plate_reads, frames_per_view)
+        ]
         for fused in codes.fuse_views(per_view):
             shown = crops.get(fused.code)
             results.append(
@@ -980,7 +1036,7 @@ class LaneVision:
                     tuple(fused.views),
                 )
             )
-        return results
+        return results + fuse_hazards(hazards)
 
     def unsettled_read(
         self, frames: Sequence[Frame], reads: list[FrameReads | None]

@@ -170,6 +170,24 @@ def plate_patch(rng: np.random.Generator, text: str, region: str, height: int) -
     return patch
 
 
+def hazard_patch(hazard: str, un: str, height: int) -> np.ndarray:
+    """An ADR orange plate (40 x 30 cm): black border and middle line, the hazard
+    identification number above the line and the UN number below it."""
+    width = height * 4 // 3
+    patch = np.full((height, width, 3), (0, 110, 240), np.uint8)  # BGR: RAL 2003-like
+    edge = max(2, height // 22)
+    cv2.rectangle(patch, (0, 0), (width - 1, height - 1), (10, 10, 10), edge)
+    cv2.line(patch, (0, height // 2), (width - 1, height // 2), (10, 10, 10), edge)
+    for text, top in ((hazard, 0), (un, height // 2)):
+        mask = text_mask(text, int(height * 0.3), cv2.FONT_HERSHEY_SIMPLEX, 3)
+        room = width - 4 * edge
+        if mask.shape[1] > room:
+            mask = cv2.resize(mask, (room, mask.shape[0]))
+        x = (width - mask.shape[1]) // 2
+        paste(patch, mask, x, top + (height // 2 - mask.shape[0]) // 2, (10, 10, 10))
+    return patch
+
+
 def render_plate_scene(
     rng: np.random.Generator, size: tuple[int, int] = (800, 600), region: str | None = None
 ) -> SynthScene:

@@ -178,6 +178,16 @@ def read(
                 }
                 for c in seen.containers
             ]
+            if seen.hazards:  # ADR orange plates: the key is there only where one was read
+                out["hazards"] = [
+                    {
+                        "hazard_number": h.hazard_number,
+                        "un_number": h.un_number,
+                        "confidence": h.confidence,
+                        "box": list(h.box),
+                    }
+                    for h in seen.hazards
+                ]
             if draw is not None:
                 try:
                     write_drawn(draw / path.name, image, read_area, seen)
@@ -194,7 +204,8 @@ def read(
 
 def write_drawn(path: Path, image: Any, area: Any, seen: Any) -> None:
     """`image` with `area` and the reads in `seen` drawn on it, written to `path`
-    (plates green, container codes orange); VisionError where it cannot be written."""
+    (plates green, container codes orange, orange plates magenta); VisionError where it
+    cannot be written."""
     import cv2
 
     from vision.area import drawn
@@ -202,6 +213,7 @@ def write_drawn(path: Path, image: Any, area: Any, seen: Any) -> None:
 
     boxes = [(p.text, p.box, (0, 255, 0)) for p in seen.plates]
     boxes += [(c.code, c.box, (0, 128, 255)) for c in seen.containers]
+    boxes += [(h.code, h.box, (255, 0, 255)) for h in seen.hazards]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         written = cv2.imwrite(str(path), drawn(image, area, boxes))

@@ -93,7 +93,7 @@ class CameraAdapter(Adapter):
                     for c in self._cameras
                 )
             )
-            from vision.reader import ContainerRead, Frame
+            from vision.reader import ContainerRead, Frame, HazardRead
 
             areas = {v.view: v.read_area for v in self.config.views}
             frames = [
@@ -112,6 +112,9 @@ class CameraAdapter(Adapter):
                 if isinstance(read, ContainerRead):
                     kind, value = IdentifierKind.CONTAINER, read.code
                     detail = {"size_type": read.size_type or "", "views": ",".join(read.views)}
+                elif isinstance(read, HazardRead):
+                    kind, value = IdentifierKind.HAZARD, read.code
+                    detail = {"views": ",".join(read.views), "frames": str(read.frames)}
                 else:
                     kind, value = IdentifierKind.PLATE, read.text
                     detail = {"region": read.region, "frames": str(read.frames)}

@@ -269,6 +269,22 @@ async def test_a_passage_whose_decision_was_not_sent_gets_no_receipt_until_it_is
     assert passage.message_id in Receipt.model_validate_json(sent[1][1]).message_ids
 
 
+async def test_an_orange_plate_read_is_kept_with_the_passage(api: Running) -> None:
+    """A tanker's ADR plate (hazard number/UN number) travels with the passage: it
+    resolves nothing and holds nothing, and the operator sees it with the passage."""
+    await movement(api, "TANK001")
+    passage = unsigned_passage("ct-vittoria", plate="TANK001", hazard="33/1203")
+    await api.central.pipeline.handle(topics.gate_passages("ct-vittoria"), passage.to_json())
+    async with api.central.sessions() as session:
+        verdict = await session.scalar(select(DecisionRow.verdict))
+    assert verdict == Verdict.RELEASE
+    (listed,) = (await api.http.get("/api/v1/passages")).json()
+    assert {(i["kind"], i["value"]) for i in listed["identifiers"]} == {
+        ("plate", "TANK001"),
+        ("hazard", "33/1203"),
+    }
+
+
 async def test_gate_going_offline_raises_an_alert(live: Live) -> None:
     status_topic = topics.gate_status("ct-parking")
     async with live.alerts() as alerts_seen, live.gate("ct-parking") as gate:

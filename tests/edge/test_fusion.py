@@ -60,6 +60,22 @@ def test_two_containers_are_never_folded() -> None:
     assert len(fused) == 2
 
 
+def test_orange_plates_are_fused_per_plate_and_never_folded() -> None:
+    # A tanker's front and rear plates read by two cameras; a side plate of another
+    # compartment one digit apart is another substance, not a misread.
+    fused = fuse(
+        [
+            read(IdentifierKind.HAZARD, "33/1203", 0.9, "front"),
+            read(IdentifierKind.HAZARD, "33/1203", 0.8, "rear"),
+            read(IdentifierKind.HAZARD, "33/1202", 0.7, "side"),
+        ]
+    )
+    assert [(f.value, f.sources) for f in fused] == [
+        ("33/1203", ["front", "rear"]),
+        ("33/1202", ["side"]),
+    ]
+
+
 def test_kinds_are_kept_apart_and_empty_values_dropped() -> None:
     fused = fuse(
         [

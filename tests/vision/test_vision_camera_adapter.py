@@ -22,7 +22,7 @@ from edge.config import LaneConfig
 from edge.lane import Lane
 from edge.observations import IdentifierRead, Observation
 from vision.config import VisionConfig
-from vision.synth import render_container_scene, render_plate_scene
+from vision.synth import hazard_patch, render_container_scene, render_plate_scene
 
 PLATE = render_plate_scene(np.random.default_rng(1), region="br")
 EMPTY_LANE = np.full_like(PLATE.image, 120)
@@ -286,3 +286,24 @@ async def test_a_lane_counts_its_camera_bursts_and_their_reading_time(
     assert sample("corridor_edge_camera_bursts_total", {**labels, "outcome": "read"}) == 1
     assert sample("corridor_edge_camera_read_seconds_count", labels) == 2
     assert 0 < (sample("corridor_edge_camera_read_seconds_sum", labels) or 0) < 60
+
+
+async def test_an_orange_plate_is_reported_as_a_hazard_read(camera_server: SceneServer) -> None:
+    tanker = PLATE.image.copy()
+    orange = hazard_patch("33", "1203", 96)
+    tanker[60 : 60 + orange.shape[0], 80 : 80 + orange.shape[1]] = orange
+    camera_server.image = tanker
+    seen: list[Observation] = []
+    adapter = adapter_for(camera_server, "external", seen)
+    task = asyncio.create_task(adapter.session())
+    try:
+        await wait_until(lambda: adapter.health.available)
+        await asyncio.sleep(0.3)  # the newest frame shows the tanker
+        await adapter.capture()
+    finally:
+        await cancel_and_wait(task)
+    reads = {(r.kind, r.value): r for r in seen if isinstance(r, IdentifierRead)}
+    hazard = reads[(IdentifierKind.HAZARD, "33/1203")]
+    assert hazard.detail == {"views": "front", "frames": "2"}
+    assert hazard.crop_jpeg is not None and hazard.crop_jpeg.startswith(b"\xff\xd8")
+    assert (IdentifierKind.PLATE, PLATE.objects[0].text) in reads
