@@ -42,20 +42,26 @@ ORANGE_MIN_VALUE = 70
 ORANGE_SHARE = 0.3
 
 
+def as_digits(text: str) -> str | None:
+    """`text`'s letters and digits, a letter that looks like a digit read as that digit;
+    None where nothing was read as a digit (a word such as `SO` or `BOB`, not digits)."""
+    compact = re.sub(r"[^A-Z0-9]", "", text.upper())
+    return compact.translate(AS_DIGIT) if any(c.isdigit() for c in compact) else None
+
+
 def hazard_number(text: str) -> str | None:
     """`text` as a hazard identification number (`33`, `X423`), or None."""
     compact = re.sub(r"[^A-Z0-9]", "", text.upper())
-    if compact.startswith("X"):
-        compact = "X" + compact[1:].translate(AS_DIGIT)
-    else:
-        compact = compact.translate(AS_DIGIT)
-    return compact if HAZARD_NUMBER.match(compact) else None
+    water = compact.startswith("X")
+    digits = as_digits(compact[1:] if water else compact)
+    number = ("X" if water else "") + (digits or "")
+    return number if digits and HAZARD_NUMBER.match(number) else None
 
 
 def un_number(text: str) -> str | None:
     """`text` as a UN number (`1203`), or None."""
-    compact = re.sub(r"[^A-Z0-9]", "", text.upper()).translate(AS_DIGIT)
-    return compact if UN_NUMBER.match(compact) and compact != "0000" else None
+    digits = as_digits(text)
+    return digits if digits and UN_NUMBER.match(digits) and digits != "0000" else None
 
 
 def stacked(upper: Box, lower: Box) -> bool:

@@ -43,6 +43,9 @@ def test_hazard_and_un_numbers_follow_adr() -> None:
     assert [hazard_number(t) for t in ("12", "1203", "X1", "3", "ABC")] == [None] * 5
     assert [un_number(t) for t in ("1203", "I2O3", "UN 1965")] == ["1203", "1203", None]
     assert [un_number(t) for t in ("123", "12034", "0000")] == [None, None, None]
+    # Words of digit-like letters are words: at least one glyph must be read as a digit.
+    assert [hazard_number(t) for t in ("ZO", "SB", "XSB")] == [None, None, None]
+    assert [un_number(t) for t in ("SOLO", "BOSS")] == [None, None]
 
 
 @pytest.mark.parametrize(("hazard", "un"), [("33", "1203"), ("X423", "1428"), ("80", "1789")])
