@@ -165,29 +165,10 @@ def read(
             log.warning("%s", err)
             out["error"] = str(err)
         else:
-            out["plates"] = [
-                {"text": p.text, "confidence": p.confidence, "box": list(p.box)}
-                for p in seen.plates
-            ]
-            out["containers"] = [
-                {
-                    "code": c.code,
-                    "size_type": c.size_type,
-                    "confidence": c.confidence,
-                    "box": list(c.box),
-                }
-                for c in seen.containers
-            ]
+            out["plates"] = [read_json(p, "text") for p in seen.plates]
+            out["containers"] = [read_json(c, "code", "size_type") for c in seen.containers]
             if seen.hazards:  # ADR orange plates: the key is there only where one was read
-                out["hazards"] = [
-                    {
-                        "hazard_number": h.hazard_number,
-                        "un_number": h.un_number,
-                        "confidence": h.confidence,
-                        "box": list(h.box),
-                    }
-                    for h in seen.hazards
-                ]
+                out["hazards"] = [read_json(h, "hazard_number", "un_number") for h in seen.hazards]
             if draw is not None:
                 try:
                     write_drawn(draw / path.name, image, read_area, seen)
@@ -200,6 +181,15 @@ def read(
         done = "read or drawn" if draw is not None else "read"
         click.echo(f"{failures} of {len(paths)} images could not be {done}", err=True)
         sys.exit(1)
+
+
+def read_json(read: Any, *fields: str) -> dict[str, Any]:
+    """One read of `corridor vision read`'s output: `fields`, then confidence and box."""
+    return {
+        **{name: getattr(read, name) for name in fields},
+        "confidence": read.confidence,
+        "box": list(read.box),
+    }
 
 
 def write_drawn(path: Path, image: Any, area: Any, seen: Any) -> None:
