@@ -289,7 +289,9 @@ class Pipeline:
             resolution = Resolution(Match.UNKNOWN)
         reads = [SealRead(normalise(s.seal_id), s.state) for s in passage.seals]
         reads += [SealRead(normalise(v)) for v in passage.values(IdentifierKind.SEAL)]
-        inbound.outcome = decide(inbound.node_id, resolution, inbound.movement, reads)
+        # An orange plate reads `hazard number/UN number` (vision.hazard).
+        shown = [v.rsplit("/", 1)[-1] for v in passage.values(IdentifierKind.HAZARD)]
+        inbound.outcome = decide(inbound.node_id, resolution, inbound.movement, reads, shown)
         inbound.alerts = [
             _alert(rule, severity, passage, inbound.outcome, resolution)
             for rule, severity in alert_rules(inbound.outcome)

@@ -218,6 +218,8 @@ class HoldReason(StrEnum):
     SCAN_NOT_VALIDATED = "scan_not_validated"  # NII scan required and not yet validated
     SEAL_MISMATCH = "seal_mismatch"  # seal read differs from the declared seal
     SEAL_TAMPERED = "seal_tampered"  # e-seal reports opened or tampered
+    # An ADR orange plate shows a UN number the movement does not declare.
+    UNDECLARED_DANGEROUS_GOODS = "undeclared_dangerous_goods"
     PERMIT_MISSING = "permit_missing"  # access permission / ferry ticket missing: divert
     MISSION_COMPLETE = "mission_complete"  # movement already at its destination
     MANUAL_HOLD = "manual_hold"  # an operator holds the lane

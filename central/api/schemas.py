@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import UUID4, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -72,6 +72,11 @@ class MovementCreate(_In):
     seals: list[str] = Field(default_factory=list, description="declared seal numbers")
     rfid_tag: str | None = Field(default=None, min_length=1, max_length=64)
     permits: dict[str, bool] = Field(default_factory=dict, description="e.g. access_permission")
+    dangerous_goods: list[Annotated[str, Field(pattern=r"^[0-9]{4}$")]] = Field(
+        default_factory=list,
+        description="UN numbers of the dangerous goods declared (ADR), e.g. 1203; an orange "
+        "plate showing another holds the unit",
+    )
 
     @field_validator("containers")
     @classmethod
@@ -105,12 +110,18 @@ class MovementPublic(_Out):
     seals: list[str]
     rfid_tag: str | None
     permits: dict[str, bool]
+    dangerous_goods: list[str] = Field(description="declared UN numbers (ADR)")
     position: int = Field(description="index of the last mission step completed; -1 before")
     expected_next_nodes: list[str]
     diverted_to: str | None
     state: Literal["active", "completed"]
     created_at: UtcTime
     updated_at: UtcTime
+
+    @field_validator("dangerous_goods", mode="before")
+    @classmethod
+    def _none_declared(cls, value: list[str] | None) -> list[str]:
+        return value or []  # movements registered before the field: nothing declared
 
 
 # --------------------------------------------------------------------------- gate traffic

@@ -67,6 +67,7 @@ class MovementState:
     completed: bool = False
     permits: Mapping[str, bool] = field(default_factory=dict)
     seals: tuple[str, ...] = ()  # declared seal numbers, normalised
+    dangerous_goods: tuple[str, ...] = ()  # declared UN numbers, e.g. ("1203",)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ ALERT_RULES: dict[HoldReason, tuple[str, str]] = {
     HoldReason.AMBIGUOUS_UNIT: ("ambiguous_identity", "critical"),
     HoldReason.SEAL_TAMPERED: ("seal_tampered", "critical"),
     HoldReason.SEAL_MISMATCH: ("seal_mismatch", "critical"),
+    HoldReason.UNDECLARED_DANGEROUS_GOODS: ("undeclared_dangerous_goods", "critical"),
     HoldReason.UNKNOWN_UNIT: ("unknown_unit", "warning"),
 }
 
@@ -159,6 +161,13 @@ def seal_reasons(declared: Sequence[str], reads: Sequence[SealRead]) -> list[Hol
     return reasons
 
 
+def dangerous_goods_reasons(declared: Sequence[str], shown: Sequence[str]) -> list[HoldReason]:
+    """An orange plate's UN number (`shown`) the movement does not declare holds it:
+    dangerous goods under another description. A declared substance no plate shows is
+    no reason: the plate may be out of a camera's sight, or plain (several goods)."""
+    return [HoldReason.UNDECLARED_DANGEROUS_GOODS] if set(shown) - set(declared) else []
+
+
 def clearance_reasons(declaration: DeclarationState) -> list[HoldReason]:
     if declaration.status is CustomsStatus.CLEARED:
         return []
@@ -172,8 +181,10 @@ def decide(
     resolution: Resolution,
     movement: MovementState | None,
     seal_reads: Sequence[SealRead] = (),
+    un_numbers_shown: Sequence[str] = (),
 ) -> GateOutcome:
-    """Release or hold a unit at node `node_id` (None: a gate no site node owns)."""
+    """Release or hold a unit at node `node_id` (None: a gate no site node owns);
+    `un_numbers_shown`: the UN numbers on the orange plates the lane read."""
     tampered = [r for r in seal_reasons((), seal_reads) if r is HoldReason.SEAL_TAMPERED]
     if resolution.match is Match.UNKNOWN:
         return _hold([HoldReason.UNKNOWN_UNIT, *tampered])
@@ -183,13 +194,17 @@ def decide(
         raise ValueError("a resolved unit needs its movement state")
     if resolution.match is Match.COMPLETED or movement.completed:
         return _hold([HoldReason.MISSION_COMPLETE], movement.iot_id)
+    goods = dangerous_goods_reasons(movement.dangerous_goods, un_numbers_shown)
     if movement.diverted_to:
-        return _decide_diverted(node_id, movement, seal_reads)
-    return _decide_on_path(node_id, movement, seal_reads)
+        return _decide_diverted(node_id, movement, seal_reads, goods)
+    return _decide_on_path(node_id, movement, seal_reads, goods)
 
 
 def _decide_on_path(
-    node_id: str | None, movement: MovementState, seal_reads: Sequence[SealRead]
+    node_id: str | None,
+    movement: MovementState,
+    seal_reads: Sequence[SealRead],
+    goods: Sequence[HoldReason] = (),
 ) -> GateOutcome:
     index = movement.position + 1
     step = movement.path.steps[index]
@@ -204,6 +219,7 @@ def _decide_on_path(
     if at_step and step.scan_check and declaration.scan_required and not declaration.scan_validated:
         reasons.append(HoldReason.SCAN_NOT_VALIDATED)
     reasons += seal_reasons(movement.seals, seal_reads)
+    reasons += goods
     divert = (
         step.divert_to if step.divert_unless and not _has(movement, step.divert_unless) else None
     )
@@ -223,7 +239,10 @@ def _decide_on_path(
 
 
 def _decide_diverted(
-    node_id: str | None, movement: MovementState, seal_reads: Sequence[SealRead]
+    node_id: str | None,
+    movement: MovementState,
+    seal_reads: Sequence[SealRead],
+    goods: Sequence[HoldReason] = (),
 ) -> GateOutcome:
     """A diverted unit may only pass its divert node, and leaves it once it has the permit."""
     step = movement.path.steps[movement.position]  # the divert step, counted as completed
@@ -233,6 +252,7 @@ def _decide_diverted(
     if step.divert_unless and not _has(movement, step.divert_unless):
         reasons.append(HoldReason.PERMIT_MISSING)
     reasons += seal_reasons(movement.seals, seal_reads)
+    reasons += goods
     if reasons:
         return _hold(reasons, movement.iot_id)
     progress = Progress(

@@ -21,7 +21,7 @@ from central_support import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 
-from central.tables import DecisionRow, PassageRow, RejectedMessageRow
+from central.tables import AlertRow, DecisionRow, PassageRow, RejectedMessageRow
 from contract import topics
 from contract.messages import (
     CommandAck,
@@ -270,9 +270,9 @@ async def test_a_passage_whose_decision_was_not_sent_gets_no_receipt_until_it_is
 
 
 async def test_an_orange_plate_read_is_kept_with_the_passage(api: Running) -> None:
-    """A tanker's ADR plate (hazard number/UN number) travels with the passage: it
-    resolves nothing and holds nothing, and the operator sees it with the passage."""
-    await movement(api, "TANK001")
+    """A tanker's ADR plate (hazard number/UN number) travels with the passage, and the
+    operator sees it there; its UN number declared, the tanker passes."""
+    await movement(api, "TANK001", dangerous_goods=["1203"])
     passage = unsigned_passage("ct-vittoria", plate="TANK001", hazard="33/1203")
     await api.central.pipeline.handle(topics.gate_passages("ct-vittoria"), passage.to_json())
     async with api.central.sessions() as session:
@@ -283,6 +283,26 @@ async def test_an_orange_plate_read_is_kept_with_the_passage(api: Running) -> No
         ("plate", "TANK001"),
         ("hazard", "33/1203"),
     }
+
+
+async def test_an_orange_plate_of_undeclared_goods_holds_the_tanker(api: Running) -> None:
+    registered = await movement(api, "TANK002")
+    assert registered["dangerous_goods"] == []
+    passage = unsigned_passage("ct-vittoria", plate="TANK002", hazard="33/1203")
+    await api.central.pipeline.handle(topics.gate_passages("ct-vittoria"), passage.to_json())
+    async with api.central.sessions() as session:
+        decision = (await session.scalars(select(DecisionRow))).one()
+        rules = set(await session.scalars(select(AlertRow.rule)))
+    assert (decision.verdict, decision.reasons) == (
+        Verdict.HOLD,
+        [HoldReason.UNDECLARED_DANGEROUS_GOODS],
+    )
+    assert "undeclared_dangerous_goods" in rules
+    refused = await api.http.post(
+        "/api/v1/movements",
+        json={"declaration_id": "D1", "process": "export", "plate": "X", "dangerous_goods": ["33"]},
+    )
+    assert refused.status_code == 422 and "dangerous_goods" in refused.text
 
 
 async def test_gate_going_offline_raises_an_alert(live: Live) -> None:

@@ -236,6 +236,33 @@ def test_tampered_seal_on_unknown_unit_is_reported_too() -> None:
     assert outcome.reasons == (HoldReason.UNKNOWN_UNIT, HoldReason.SEAL_TAMPERED)
 
 
+# --------------------------------------------------------------------------- dangerous goods
+
+
+def test_an_orange_plate_of_declared_goods_passes() -> None:
+    tanker = movement(dangerous_goods=("1203", "1202"))
+    outcome = decide("vittoria", FOUND, tanker, [SealRead("SEAL1")], ["1203"])
+    assert outcome.verdict is Verdict.RELEASE
+
+
+def test_an_orange_plate_of_undeclared_goods_holds_and_alerts() -> None:
+    for declared in [(), ("1202",)]:
+        outcome = decide(
+            "vittoria", FOUND, movement(dangerous_goods=declared), [SealRead("SEAL1")], ["1203"]
+        )
+        assert outcome.reasons == (HoldReason.UNDECLARED_DANGEROUS_GOODS,)
+        assert alert_rules(outcome) == [("undeclared_dangerous_goods", "critical")]
+    # Diverted units are checked too.
+    diverted = movement(position=1, diverted_to="marisabella-parking", permits={})
+    outcome = decide("marisabella-parking", FOUND, diverted, [SealRead("SEAL1")], ["1203"])
+    assert HoldReason.UNDECLARED_DANGEROUS_GOODS in outcome.reasons
+
+
+def test_declared_goods_no_plate_shows_are_no_reason() -> None:
+    tanker = movement(dangerous_goods=("1203",))
+    assert decide("vittoria", FOUND, tanker, [SealRead("SEAL1")], []).verdict is Verdict.RELEASE
+
+
 # --------------------------------------------------------------------------- diversion
 
 
