@@ -63,6 +63,13 @@ class DeclarationPublic(_Out):
 # --------------------------------------------------------------------------- movements
 
 
+UnNumber = Annotated[str, Field(pattern=r"^[0-9]{4}$", description="UN number, 4 digits")]
+
+
+class DangerousGoods(_In):
+    un_numbers: list[UnNumber] = Field(description="UN numbers declared (ADR), e.g. 1203")
+
+
 class MovementCreate(_In):
     iot_id: UUID4 | None = Field(default=None, description="RFC 4122 v4; generated when absent")
     declaration_id: DeviceId
@@ -72,7 +79,7 @@ class MovementCreate(_In):
     seals: list[str] = Field(default_factory=list, description="declared seal numbers")
     rfid_tag: str | None = Field(default=None, min_length=1, max_length=64)
     permits: dict[str, bool] = Field(default_factory=dict, description="e.g. access_permission")
-    dangerous_goods: list[Annotated[str, Field(pattern=r"^[0-9]{4}$")]] = Field(
+    dangerous_goods: list[UnNumber] = Field(
         default_factory=list,
         description="UN numbers of the dangerous goods declared (ADR), e.g. 1203; an orange "
         "plate showing another holds the unit",

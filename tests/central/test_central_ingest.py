@@ -298,6 +298,22 @@ async def test_an_orange_plate_of_undeclared_goods_holds_the_tanker(api: Running
         [HoldReason.UNDECLARED_DANGEROUS_GOODS],
     )
     assert "undeclared_dangerous_goods" in rules
+    # Customs amends the declaration: the same tanker's next passage is released.
+    amended = await api.http.put(
+        f"/api/v1/movements/{registered['iot_id']}/dangerous-goods", json={"un_numbers": ["1203"]}
+    )
+    assert amended.status_code == 200 and amended.json()["dangerous_goods"] == ["1203"]
+    again = unsigned_passage("ct-vittoria", plate="TANK002", hazard="33/1203")
+    await api.central.pipeline.handle(topics.gate_passages("ct-vittoria"), again.to_json())
+    async with api.central.sessions() as session:
+        latest = await session.scalar(
+            select(DecisionRow.verdict).where(DecisionRow.passage_id == again.passage_id)
+        )
+    assert latest == Verdict.RELEASE
+    bad = await api.http.put(
+        f"/api/v1/movements/{registered['iot_id']}/dangerous-goods", json={"un_numbers": ["12"]}
+    )
+    assert bad.status_code == 422
     refused = await api.http.post(
         "/api/v1/movements",
         json={"declaration_id": "D1", "process": "export", "plate": "X", "dangerous_goods": ["33"]},

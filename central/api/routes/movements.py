@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from central import store
 from central.api.deps import SessionDep, WriterDep
-from central.api.schemas import MovementCreate, MovementPublic
+from central.api.schemas import DangerousGoods, MovementCreate, MovementPublic
 from central.rules.gate import expected_next_nodes
 from central.tables import DeclarationRow, MissionPathRow, MovementKeyRow, MovementRow
 from contract.messages import utc_now
@@ -64,6 +64,21 @@ async def set_permits(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no movement {iot_id}")
     row.permits = {**row.permits, **permits}
+    row.updated_at = utc_now()
+    await session.commit()
+    return await _public(session, iot_id)
+
+
+@router.put("/{iot_id}/dangerous-goods", response_model=MovementPublic)
+async def set_dangerous_goods(
+    iot_id: UUID, body: DangerousGoods, session: SessionDep, _: WriterDep
+) -> MovementPublic:
+    """Replace the declared dangerous goods (UN numbers), as customs amends the
+    declaration: an orange plate showing one of them no longer holds the unit."""
+    row = await session.get(MovementRow, iot_id, with_for_update=True)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no movement {iot_id}")
+    row.dangerous_goods = list(body.un_numbers)
     row.updated_at = utc_now()
     await session.commit()
     return await _public(session, iot_id)
