@@ -123,7 +123,7 @@ async def movement_state(session: AsyncSession, iot_id: UUID) -> MovementState |
         completed=movement.state == "completed",
         permits=dict(movement.permits),
         seals=tuple(normalise(s) for s in movement.seals),
-        dangerous_goods=tuple(movement.dangerous_goods or ()),
+        dangerous_goods=tuple(movement.dangerous_goods),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -103,7 +104,8 @@ class MovementRow(Base):
     containers: Mapped[list[str]] = mapped_column(JSON)
     seals: Mapped[list[str]] = mapped_column(JSON)
     permits: Mapped[dict[str, bool]] = mapped_column(JSON)
-    dangerous_goods: Mapped[list[str] | None] = mapped_column(JSON)  # declared UN numbers
+    # Declared UN numbers; movements registered before the column declare none.
+    dangerous_goods: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     position: Mapped[int] = mapped_column(Integer, default=-1)
     diverted_to: Mapped[str | None] = mapped_column(ID)
     state: Mapped[str] = mapped_column(String(16), default="active")

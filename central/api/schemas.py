@@ -125,11 +125,6 @@ class MovementPublic(_Out):
     created_at: UtcTime
     updated_at: UtcTime
 
-    @field_validator("dangerous_goods", mode="before")
-    @classmethod
-    def _none_declared(cls, value: list[str] | None) -> list[str]:
-        return value or []  # movements registered before the field: nothing declared
-
 
 # --------------------------------------------------------------------------- gate traffic
 

@@ -204,7 +204,7 @@ def _decide_on_path(
     node_id: str | None,
     movement: MovementState,
     seal_reads: Sequence[SealRead],
-    goods: Sequence[HoldReason] = (),
+    goods: Sequence[HoldReason],
 ) -> GateOutcome:
     index = movement.position + 1
     step = movement.path.steps[index]
@@ -242,7 +242,7 @@ def _decide_diverted(
     node_id: str | None,
     movement: MovementState,
     seal_reads: Sequence[SealRead],
-    goods: Sequence[HoldReason] = (),
+    goods: Sequence[HoldReason],
 ) -> GateOutcome:
     """A diverted unit may only pass its divert node, and leaves it once it has the permit."""
     step = movement.path.steps[movement.position]  # the divert step, counted as completed

@@ -19,9 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Movements registered before declare nothing (NULL reads as none).
+    # Movements registered before declare nothing.
     with op.batch_alter_table("movements", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("dangerous_goods", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("dangerous_goods", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
 
 
 def downgrade() -> None:
