@@ -176,18 +176,29 @@ def in_frame(reads: FrameReads, offset: tuple[int, int]) -> FrameReads:
     )
 
 
+def views_agree(confidences: Sequence[float]) -> float:
+    """The confidence of a read that several camera views made, one confidence each:
+    views see independently, so the chance all are wrong is the product of theirs
+    (each capped at 0.99: no one view is certain)."""
+    return round(1 - math.prod(1 - min(c, 0.99) for c in confidences), 4)
+
+
 def fuse_hazards(reads: list[HazardRead]) -> list[HazardRead]:
     """One read per orange plate a passage's frames show, surest first: the surest
-    frame's read, its confidence combined over the views that read it (each view's
-    surest frame; views see the plate independently, frames of one view do not)."""
+    frame's read, its confidence combined over the views that read it (`views_agree`,
+    each view's surest frame: frames of one view are not independent)."""
     fused = []
     for code in dict.fromkeys(r.code for r in reads):
         same = [r for r in reads if r.code == code]
         per_view = {r.view: max(s.confidence for s in same if s.view == r.view) for r in same}
-        miss = math.prod(1 - min(c, 0.99) for c in per_view.values())
         best = max(same, key=lambda r: r.confidence)
         fused.append(
-            replace(best, confidence=round(1 - miss, 4), views=tuple(per_view), frames=len(same))
+            replace(
+                best,
+                confidence=views_agree(list(per_view.values())),
+                views=tuple(per_view),
+                frames=len(same),
+            )
         )
     return sorted(fused, key=lambda r: -r.confidence)
 
@@ -1142,17 +1153,17 @@ class LaneVision:
         """Vote each view's frames, then combine views: a plate only the front camera
         can see is not weakened by the top camera's frames."""
         best: dict[str, PlateRead] = {}
-        miss: dict[str, float] = {}
+        per_view: dict[str, list[float]] = {}
         frames_agreeing: dict[str, int] = {}
         for view, view_reads in reads.items():
             for v in vote([(p.text, p.confidence) for p in view_reads], frames_per_view[view]):
                 shown = max((p for p in view_reads if p.text == v.text), key=lambda p: p.confidence)
-                miss[v.text] = miss.get(v.text, 1.0) * (1 - min(v.confidence, 0.99))
+                per_view.setdefault(v.text, []).append(v.confidence)
                 frames_agreeing[v.text] = frames_agreeing.get(v.text, 0) + v.frames
                 if v.text not in best or shown.confidence > best[v.text].confidence:
                     best[v.text] = shown
         fused = [
-            replace(p, confidence=round(1 - miss[t], 4), frames=frames_agreeing[t])
+            replace(p, confidence=views_agree(per_view[t]), frames=frames_agreeing[t])
             for t, p in best.items()
         ]
         return sorted(fused, key=lambda p: -p.confidence)
