@@ -79,26 +79,3 @@ def moved(box: Box, offset: tuple[int, int]) -> Box:
     dx, dy = offset
     x1, y1, x2, y2 = box
     return (x1 + dx, y1 + dy, x2 + dx, y2 + dy)
-
-
-def drawn(
-    image: np.ndarray,
-    area: Area | None,
-    labelled_boxes: list[tuple[str, Box, tuple[int, int, int]]],
-) -> np.ndarray:
-    """A copy of `image` for a person setting a read area: what lies outside the area
-    dimmed, the area outlined, and each read's box outlined and labelled in its colour
-    (BGR)."""
-    import cv2  # only here: the rest of this module is imported by config alone
-
-    out = image.copy()
-    if area is not None:
-        x1, y1, x2, y2 = area_box(image.shape, area)
-        outside = np.ones(image.shape[:2], bool)
-        outside[y1:y2, x1:x2] = False
-        out[outside] = (out[outside] * 0.35).astype(np.uint8)
-        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), (0, 255, 255), 2)
-    for label, (bx1, by1, bx2, by2), colour in labelled_boxes:
-        cv2.rectangle(out, (bx1, by1), (bx2, by2), colour, 2)
-        cv2.putText(out, label, (bx1, max(12, by1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, 2)
-    return out

@@ -160,22 +160,16 @@ def read(
         try:
             image = load_image(path)
             seen = vision.read_frame(image, view=path.name, area=read_area)
-        except VisionError as err:
-            failures += 1
-            log.warning("%s", err)
-            out["error"] = str(err)
-        else:
             out["plates"] = [read_json(p, "text") for p in seen.plates]
             out["containers"] = [read_json(c, "code", "size_type") for c in seen.containers]
             if seen.hazards:  # ADR orange plates: the key is there only where one was read
                 out["hazards"] = [read_json(h, "hazard_number", "un_number") for h in seen.hazards]
-            if draw is not None:
-                try:
-                    write_drawn(draw / path.name, image, read_area, seen)
-                except VisionError as err:
-                    failures += 1
-                    log.warning("%s", err)
-                    out["error"] = str(err)
+            if draw is not None:  # after the reads: a drawing not written keeps them
+                write_drawn(draw / path.name, image, read_area, seen)
+        except VisionError as err:
+            failures += 1
+            log.warning("%s", err)
+            out["error"] = str(err)
         click.echo(json.dumps(out))
     if failures:
         done = "read or drawn" if draw is not None else "read"
@@ -192,21 +186,40 @@ def read_json(read: Any, *fields: str) -> dict[str, Any]:
     }
 
 
+def drawn(image: Any, area: Any, seen: Any) -> Any:
+    """A copy of `image` for a person setting a read area: what lies outside `area`
+    dimmed, the area outlined in yellow, and each read in `seen` outlined and labelled
+    (plates green, container codes orange, orange plates magenta)."""
+    import cv2
+    import numpy as np
+
+    from vision.area import area_box
+
+    out = image.copy()
+    if area is not None:
+        x1, y1, x2, y2 = area_box(image.shape, area)
+        outside = np.ones(image.shape[:2], bool)
+        outside[y1:y2, x1:x2] = False
+        out[outside] = (out[outside] * 0.35).astype(np.uint8)
+        cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), (0, 255, 255), 2)
+    labelled = [(p.text, p.box, (0, 255, 0)) for p in seen.plates]
+    labelled += [(c.code, c.box, (0, 128, 255)) for c in seen.containers]
+    labelled += [(h.code, h.box, (255, 0, 255)) for h in seen.hazards]
+    for label, (bx1, by1, bx2, by2), colour in labelled:
+        cv2.rectangle(out, (bx1, by1), (bx2, by2), colour, 2)
+        cv2.putText(out, label, (bx1, max(12, by1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, 2)
+    return out
+
+
 def write_drawn(path: Path, image: Any, area: Any, seen: Any) -> None:
-    """`image` with `area` and the reads in `seen` drawn on it, written to `path`
-    (plates green, container codes orange, orange plates magenta); VisionError where it
-    cannot be written."""
+    """`drawn` written to `path`; ImageError where it cannot be written."""
     import cv2
 
-    from vision.area import drawn
     from vision.errors import ImageError
 
-    boxes = [(p.text, p.box, (0, 255, 0)) for p in seen.plates]
-    boxes += [(c.code, c.box, (0, 128, 255)) for c in seen.containers]
-    boxes += [(h.code, h.box, (255, 0, 255)) for h in seen.hazards]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = cv2.imwrite(str(path), drawn(image, area, boxes))
+        written = cv2.imwrite(str(path), drawn(image, area, seen))
     except (OSError, cv2.error) as err:
         raise ImageError(f"cannot write {path}: {err}") from err
     if not written:

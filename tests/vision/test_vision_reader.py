@@ -436,6 +436,15 @@ def test_cli_read_reads_only_the_area_asked_for(tmp_path: Path) -> None:
     x1, y1, x2, _ = plate["box"]
     edge = shown[y1 - 1 : y1 + 2, x1:x2].astype(int)  # the box's top side
     assert ((edge[..., 1] > 180) & (edge[..., 0] < 100) & (edge[..., 2] < 100)).mean() > 0.5
+    # A drawing that cannot be written (its folder would lie under a file) keeps the reads.
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    unwritten = run_cli(
+        "vision", "read", str(photo), "--plates-only", "--draw", str(blocked / "drawn")
+    )
+    assert unwritten.returncode == 1 and "could not be read or drawn" in unwritten.stderr
+    out = json.loads(unwritten.stdout)
+    assert "cannot write" in out["error"] and out["plates"]
     refused = run_cli("vision", "read", str(photo), "--area", "0.5,0,0.2,1")
     assert refused.returncode == 2 and "--area" in refused.stderr and not refused.stdout
 
