@@ -71,6 +71,7 @@ class CameraAdapter(Adapter):
         self._cameras: list[Camera] = []
         self._vision: LaneVision | None = None
         self._busy = asyncio.Lock()
+        self._areas = {v.view: v.read_area for v in config.views}  # by view (camera_id)
         # Told of each burst read: seconds its reading took, reads reported (the lane's metrics).
         self.on_burst: Callable[[float, int], None] | None = None
 
@@ -95,9 +96,8 @@ class CameraAdapter(Adapter):
             )
             from vision.reader import ContainerRead, Frame, HazardRead
 
-            areas = {v.view: v.read_area for v in self.config.views}
             frames = [
-                Frame(f.image, f.camera_id, areas.get(f.camera_id))
+                Frame(f.image, f.camera_id, self._areas.get(f.camera_id))
                 for burst in bursts
                 for f in burst
             ]
